@@ -1,0 +1,402 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { importRunbook } from '../../../src/checklists/importer.js';
+import { parseChecklist } from '../../../src/checklists/loader.js';
+import { type ChecklistInput, idSchema } from '../../../src/checklists/schema.js';
+
+type PhaseInput = ChecklistInput['phases'][number];
+type ItemInput = PhaseInput['items'][number];
+
+function md(...lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
+function items(checklist: ChecklistInput): ItemInput[] {
+  return checklist.phases.flatMap((phase) => phase.items);
+}
+
+function titles(checklist: ChecklistInput): string[] {
+  return items(checklist).map((item) => item.title);
+}
+
+function phaseTitles(checklist: ChecklistInput): string[] {
+  return checklist.phases.map((phase) => phase.title);
+}
+
+/** The import must always be a valid checklist as it stands. */
+function expectValid(checklist: ChecklistInput): void {
+  const parsed = parseChecklist(stringify(checklist), 'test.yaml');
+  expect(parsed.ok ? [] : parsed.problems).toEqual([]);
+}
+
+describe('importRunbook: checkbox lines', () => {
+  it('turns each bullet checkbox (-, *, +; checked or not) into one manual item', () => {
+    const { checklist, stats } = importRunbook(
+      md('## Prep', '- [ ] Backup created', '- [x] Team notified', '* [ ] Tag pushed', '+ [X] Images built'),
+    );
+    expect(titles(checklist)).toEqual(['Backup created', 'Team notified', 'Tag pushed', 'Images built']);
+    expect(items(checklist).every((item) => item.kind === 'manual')).toBe(true);
+    expect(stats.checkboxes).toBe(4);
+    expect(stats.items).toBe(4);
+    expectValid(checklist);
+  });
+
+  it('turns numbered checkboxes into items', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '## Manual Rollback Steps',
+        '1. [ ] Identify the issue',
+        '2. [ ] Execute rollback',
+        '3. [x] Verify rollback success',
+      ),
+    );
+    expect(titles(checklist)).toEqual(['Identify the issue', 'Execute rollback', 'Verify rollback success']);
+    expect(stats.checkboxes).toBe(3);
+  });
+
+  it('reads checkbox lines inside a plain code fence, in order', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '### Deployment Steps',
+        '```',
+        '1. [ ] Deploy to canary (5% traffic)',
+        '2. [ ] Monitor canary for 10 minutes',
+        'not a checkbox line',
+        '3. [ ] If healthy, expand to 100%',
+        '```',
+      ),
+    );
+    expect(titles(checklist)).toEqual([
+      'Deploy to canary (5% traffic)',
+      'Monitor canary for 10 minutes',
+      'If healthy, expand to 100%',
+    ]);
+    expect(stats.checkboxes).toBe(3);
+    expect(checklist.phases[0]?.commands).toBeUndefined();
+  });
+
+  it('keeps a fence with a language as commands even if a line looks like a checkbox', () => {
+    const { checklist, stats } = importRunbook(
+      md('## Deploy', '- [ ] Deployed', '', '```bash', '- [ ] echo not-an-item', 'kubectl get pods', '```'),
+    );
+    expect(titles(checklist)).toEqual(['Deployed']);
+    expect(stats.checkboxes).toBe(1);
+    expect(checklist.phases[0]?.commands).toEqual(['- [ ] echo not-an-item\nkubectl get pods']);
+  });
+
+  it("makes each nested checkbox its own item and keeps nested prose as the parent item's notes", () => {
+    const { checklist } = importRunbook(
+      md('## Deploy', '- [ ] Deploy the app', '  - [ ] Deploy the worker', '  - remember the cron job'),
+    );
+    expect(titles(checklist)).toEqual(['Deploy the app', 'Deploy the worker']);
+    expect(items(checklist)[0]?.notes).toBe('- remember the cron job');
+  });
+
+  it('marks lines the runbook calls conditional as not required', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Security',
+        '- [ ] API keys rotated (if applicable)',
+        '- [ ] CDN configured if needed',
+        '- [ ] Secrets stored',
+      ),
+    );
+    expect(items(checklist).map((item) => item.required)).toEqual([false, false, undefined]);
+  });
+});
+
+describe('importRunbook: signature lines', () => {
+  it('turns "**Signature:** ___ **Date:** ___" into a sign-off for the heading\'s role', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '## Sign-off',
+        '### Technical Lead',
+        '- [ ] Tests are passing',
+        '',
+        '**Signature:** _________________ **Date:** _________',
+        '',
+        '### Product Owner',
+        '**Signature:** _________________ **Date:** _________',
+      ),
+    );
+    const [testsPassing, techLead, productOwner] = items(checklist);
+    expect(testsPassing).toMatchObject({ title: 'Tests are passing', kind: 'manual' });
+    expect(techLead).toMatchObject({
+      kind: 'signoff',
+      title: 'Technical Lead sign-off',
+      signoff: { role: 'technical-lead' },
+    });
+    expect(productOwner).toMatchObject({ kind: 'signoff', signoff: { role: 'product-owner' } });
+    expect(stats).toMatchObject({ checkboxes: 1, signoffs: 2, items: 3 });
+    expectValid(checklist);
+  });
+
+  it('turns "- [ ] Lead Developer: ___ Date: ___" into exactly one sign-off item', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '### Development Team',
+        '- [ ] Lead Developer: _________________________ Date: ________',
+        '- [ ] QA Lead: ___________',
+      ),
+    );
+    expect(items(checklist)).toEqual([
+      expect.objectContaining({
+        kind: 'signoff',
+        title: 'Lead Developer sign-off',
+        signoff: { role: 'lead-developer' },
+      }),
+      expect.objectContaining({ kind: 'signoff', signoff: { role: 'qa-lead' } }),
+    ]);
+    expect(stats).toMatchObject({ checkboxes: 2, signoffs: 2, items: 2 });
+  });
+
+  it('does not treat fill-in blanks that name no signer as sign-offs', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '## Metrics',
+        '- **Deployment Duration:** _____ minutes',
+        '',
+        '## Steps',
+        '- [ ] Deployment Duration recorded',
+      ),
+    );
+    expect(stats.signoffs).toBe(0);
+    expect(titles(checklist)).toEqual(['Deployment Duration recorded']);
+  });
+});
+
+describe('importRunbook: commands', () => {
+  it('moves inline code that stands apart into commands and keeps the readable title', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Checks',
+        '- [ ] Run deployment tests: `go test ./deployments/tests/...`',
+        '- [ ] All tests passing (`npm test`)',
+        '- [ ] **Validate** the *manifests*: `kubectl apply --dry-run=client -f k8s/`',
+      ),
+    );
+    expect(items(checklist).map(({ title, commands }) => ({ title, commands }))).toEqual([
+      { title: 'Run deployment tests', commands: ['go test ./deployments/tests/...'] },
+      { title: 'All tests passing', commands: ['npm test'] },
+      { title: 'Validate the manifests', commands: ['kubectl apply --dry-run=client -f k8s/'] },
+    ]);
+  });
+
+  it('keeps inline code that is part of the sentence in the title', () => {
+    const { checklist } = importRunbook(
+      md('## Env', '- [ ] `.env.production` created from `.env.production.example`'),
+    );
+    expect(items(checklist)[0]).toMatchObject({
+      title: '.env.production created from .env.production.example',
+    });
+    expect(items(checklist)[0]?.commands).toBeUndefined();
+  });
+
+  it('attaches fenced code to its phase, or to the item it is nested under', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '### Phase 1: Pre-Deployment',
+        '```bash',
+        'npm run deploy:validate',
+        '```',
+        '**Checklist**:',
+        '- [ ] Validator passed',
+        '- [ ] Backup created',
+        '  ```bash',
+        '  npm run db:backup',
+        '  ```',
+        '### Validation Commands',
+        '```bash',
+        'curl -f https://example.com/health',
+        '```',
+      ),
+    );
+    const [phase] = checklist.phases;
+    expect(phase?.commands).toEqual(['npm run deploy:validate']);
+    expect(phase?.notes).toBeUndefined();
+    expect(phase?.items[1]).toMatchObject({ title: 'Backup created', commands: ['npm run db:backup'] });
+    // The last heading has no items, so its code has nowhere to go; the stats say so.
+    expect(checklist.phases).toHaveLength(1);
+    expect(stats.unattachedCommands).toBe(1);
+  });
+});
+
+describe('importRunbook: what is never an item', () => {
+  it('ignores tables, links, prose and plain numbered steps', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '## Troubleshooting',
+        '### Deployment Fails',
+        '**Symptoms**: Helm upgrade fails',
+        '',
+        '**Resolution**:',
+        '1. Check Helm chart syntax: `helm lint ./helm/azora`',
+        '2. Rollback: `helm rollback azora-prod 1`',
+        '',
+        '| Role | Name |',
+        '|------|------|',
+        '| On-Call Engineer | [Name] |',
+        '',
+        '## Related Documents',
+        '- [Deployment Guide](./DEPLOYMENT.md)',
+        '- [Runbooks](./RUNBOOKS.md)',
+        '',
+        '## Rollback if',
+        '- Error rate > 5% for > 5 minutes',
+        '',
+        '## Steps',
+        'Some prose about the steps.',
+        '- [ ] The only item',
+      ),
+    );
+    expect(titles(checklist)).toEqual(['The only item']);
+    expect(phaseTitles(checklist)).toEqual(['Steps']);
+    expect(checklist.phases[0]?.notes).toBe('Some prose about the steps.');
+    expect(stats).toMatchObject({ checkboxes: 1, signoffs: 0, items: 1 });
+  });
+
+  it("does not take a footer after a rule as the last section's notes", () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Rollback Scenario',
+        'If deployment fails:',
+        '1. [ ] Trigger rollback',
+        '',
+        '---',
+        'Version: 1.0.0',
+      ),
+    );
+    expect(checklist.phases[0]?.notes).toBe('If deployment fails:');
+  });
+});
+
+describe('importRunbook: phases', () => {
+  it('flattens nested headings into one phase title and skips headings without items', () => {
+    const { checklist, stats } = importRunbook(
+      md(
+        '# Production Deployment Checklist',
+        'Ensures all requirements are met.',
+        '## Overview',
+        'Prose only.',
+        '## Pre-Deployment Checks (48 hours before)',
+        '### Code Quality',
+        '- [ ] All tests passing',
+        '### Security',
+        '#### Secrets',
+        '- [ ] Secrets rotated',
+        '## Deployment Execution',
+        '- [ ] Deployed',
+      ),
+    );
+    expect(checklist.title).toBe('Production Deployment Checklist');
+    expect(checklist.id).toBe('production-deployment-checklist');
+    expect(checklist.description).toBe('Ensures all requirements are met.');
+    expect(phaseTitles(checklist)).toEqual([
+      'Pre-Deployment Checks (48 hours before) › Code Quality',
+      'Pre-Deployment Checks (48 hours before) › Security › Secrets',
+      'Deployment Execution',
+    ]);
+    expect(stats.phases).toEqual([
+      { id: 'code-quality', title: 'Pre-Deployment Checks (48 hours before) › Code Quality', items: 1 },
+      { id: 'secrets', title: 'Pre-Deployment Checks (48 hours before) › Security › Secrets', items: 1 },
+      { id: 'deployment-execution', title: 'Deployment Execution', items: 1 },
+    ]);
+  });
+
+  it('treats a bold list label over checkboxes as a sub-heading', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## 📋 Deployment Procedure',
+        '### 🚦 Deployment Steps',
+        '',
+        '1. **Pre-Deployment**',
+        '   - [ ] Notify all stakeholders',
+        '   - [ ] Create final backup',
+        '',
+        '2. **Deployment Execution**',
+        '   - [ ] Deploy application updates',
+      ),
+    );
+    expect(checklist.phases.map((phase) => [phase.title, phase.items.map((item) => item.title)])).toEqual([
+      [
+        'Deployment Procedure › Deployment Steps › Pre-Deployment',
+        ['Notify all stakeholders', 'Create final backup'],
+      ],
+      ['Deployment Procedure › Deployment Steps › Deployment Execution', ['Deploy application updates']],
+    ]);
+  });
+
+  it('uses the id it is given and records the source', () => {
+    const { checklist } = importRunbook(md('## A', '- [ ] a'), {
+      id: 'canary-release',
+      source: 'seeds/003.md',
+    });
+    expect(checklist).toMatchObject({ id: 'canary-release', source: 'seeds/003.md' });
+  });
+});
+
+describe('importRunbook: ids', () => {
+  it('gives unique, schema-valid ids to repeated titles and headings', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Pre-Deployment',
+        '### Documentation',
+        '- [ ] Team notified',
+        '- [ ] Team notified',
+        '## Post-Deployment',
+        '### Documentation',
+        '- [ ] Team notified',
+        `- [ ] ${'Very long item title '.repeat(25)}`,
+        '- [ ] ¡Ünïcödé — only! ✅',
+        '- [ ] 🎉',
+      ),
+    );
+    const itemIds = items(checklist).map((item) => item.id);
+    const phaseIds = checklist.phases.map((phase) => phase.id);
+    expect(itemIds.slice(0, 3)).toEqual(['team-notified', 'team-notified-2', 'team-notified-3']);
+    expect(phaseIds).toEqual(['documentation', 'post-deployment.documentation']);
+    expect(new Set(itemIds).size).toBe(itemIds.length);
+    for (const id of [...itemIds, ...phaseIds]) expect(idSchema.safeParse(id).success, id).toBe(true);
+    expect(items(checklist)[3]?.title.length).toBeLessThanOrEqual(300);
+    expect(items(checklist)[4]?.id).toBe('unicode-only');
+    expectValid(checklist);
+  });
+
+  it('gives the same ids for the same runbook', () => {
+    const runbook = md('## A', '- [ ] x', '- [ ] x', '## A', '- [ ] y');
+    expect(importRunbook(runbook)).toEqual(importRunbook(runbook));
+  });
+});
+
+describe('importRunbook: any input', () => {
+  const line = fc.oneof(
+    fc.string().map((text) => `- [ ] ${text}`),
+    fc.string().map((text) => `1. [x] ${text}`),
+    fc.string().map((text) => `## ${text}`),
+    fc.string().map((text) => `- ${text}`),
+    fc.string(),
+    fc.constantFrom(
+      '```',
+      '```bash',
+      '---',
+      '**Signature:** ____ **Date:** ___',
+      '- [ ] Ops Lead: _____ Date: ___',
+    ),
+  );
+
+  it('never throws and, when it finds items, yields a valid checklist with one item per checkbox', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
+        const { checklist, stats } = importRunbook(lines.join('\n'));
+        expect(stats.items).toBe(items(checklist).length);
+        expect(stats.items).toBeGreaterThanOrEqual(stats.checkboxes);
+        if (stats.items > 0) {
+          const parsed = parseChecklist(stringify(checklist), 'property.yaml');
+          expect(parsed.ok ? [] : parsed.problems).toEqual([]);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
