@@ -1,0 +1,138 @@
+import type { Checklist } from '../checklists/schema.js';
+import { overrideCheck, recordCheckResult, rerunCheck } from './engine/checks.js';
+import { acknowledge, escalate, reconcileEscalations } from './engine/escalations.js';
+import { reopenItem, resolveItem } from './engine/items.js';
+import {
+  abort,
+  complete,
+  openFollowUp,
+  pause,
+  recordRetrospective,
+  resume,
+  waitElapsed,
+} from './engine/lifecycle.js';
+import {
+  recordGuardCleared,
+  recordGuardFired,
+  recordRollback,
+  recordTraffic,
+  requestRollback,
+  requestTraffic,
+} from './engine/operations.js';
+import { isFollowUp } from './engine/phases.js';
+import { findItem, reject } from './engine/rules.js';
+import { withdrawSignoff } from './engine/signoffs.js';
+import type { Command, Decision } from './engine/types.js';
+import { type Deployment, isRollingBack, isTerminal } from './model.js';
+
+/**
+ * The deployment engine: a pure function from (checklist, state, command) to a new state and the events
+ * that say what happened. It never touches Redis, Slack or the clock; callers pass `at` in commands.
+ * Authorisation lives here too (owner roles, who may abort) so every entry point enforces the same rules;
+ * callers pass the actor's roles, already resolved. The transitions live in ./engine/, one file a topic.
+ */
+
+export { startDeployment } from './engine/lifecycle.js';
+export { blockedBy, findItem, maySteer, ownerRole } from './engine/rules.js';
+export type {
+  Command,
+  Decision,
+  DeploymentEvent,
+  OperationOutcome,
+  RejectionCode,
+  StartParams,
+} from './engine/types.js';
+
+export function decide(checklist: Checklist, current: Deployment, command: Command): Decision {
+  const decision = transition(checklist, current, command);
+  if (!decision.ok) return decision;
+  // Whatever changed, the escalations follow: new waits start a chain, answered ones end theirs.
+  reconcileEscalations(checklist, decision.state, commandTime(command), decision.events);
+  return decision;
+}
+
+function commandTime(command: Command): number {
+  return 'at' in command ? command.at : command.result.at;
+}
+
+function transition(checklist: Checklist, current: Deployment, command: Command): Decision {
+  // A completed deployment can still be rolled back (people find problems after promotion), and its
+  // follow-up phases open and are walked; nothing else changes it.
+  const afterPromotion =
+    current.status === 'completed' && allowedAfterCompletion(checklist, current, command);
+  // The retrospective comes after the end, whatever the end was.
+  if (command.type === 'record-retrospective') return recordRetrospective(current, command);
+  if (isTerminal(current) && !afterPromotion) {
+    return reject('not_active', `This deployment is already ${current.status.replace('_', ' ')}.`);
+  }
+  // While a rollback runs, the checklist waits: nothing but the rollback's own report changes it.
+  if (isRollingBack(current) && !WHILE_ROLLING_BACK.has(command.type)) {
+    return reject('not_active', 'A rollback is in progress; the checklist waits until it finishes.');
+  }
+  switch (command.type) {
+    case 'resolve-item':
+      return resolveItem(checklist, current, command);
+    case 'reopen-item':
+      return reopenItem(checklist, current, command);
+    case 'check-result':
+      return recordCheckResult(checklist, current, command);
+    case 'rerun-check':
+      return rerunCheck(checklist, current, command);
+    case 'override-check':
+      return overrideCheck(checklist, current, command);
+    case 'complete':
+      return complete(checklist, current, command);
+    case 'abort':
+      return abort(current, command);
+    case 'pause':
+      return pause(current, command);
+    case 'resume':
+      return resume(checklist, current, command);
+    case 'request-traffic':
+      return requestTraffic(checklist, current, command);
+    case 'traffic-result':
+      return recordTraffic(checklist, current, command);
+    case 'request-rollback':
+      return requestRollback(current, command);
+    case 'rollback-result':
+      return recordRollback(current, command);
+    case 'wait-elapsed':
+      return waitElapsed(checklist, current, command);
+    case 'escalate':
+      return escalate(current, command);
+    case 'acknowledge-escalation':
+      return acknowledge(current, command);
+    case 'withdraw-signoff':
+      return withdrawSignoff(checklist, current, command);
+    case 'open-follow-up':
+      return openFollowUp(checklist, current, command);
+    case 'guard-fired':
+      return recordGuardFired(current, command);
+    case 'guard-cleared':
+      return recordGuardCleared(current, command);
+  }
+}
+
+const AFTER_COMPLETION: ReadonlySet<Command['type']> = new Set([
+  'request-rollback',
+  'rollback-result',
+  'open-follow-up',
+]);
+
+/** Item commands are allowed after completion only for items of an open follow-up phase. */
+function allowedAfterCompletion(checklist: Checklist, current: Deployment, command: Command): boolean {
+  if (AFTER_COMPLETION.has(command.type)) return true;
+  if (!('itemId' in command) || !command.itemId) return false;
+  const found = findItem(checklist, command.itemId);
+  return (
+    found !== undefined && isFollowUp(found.phase) && current.phases[found.phase.id]?.status === 'active'
+  );
+}
+
+const WHILE_ROLLING_BACK: ReadonlySet<Command['type']> = new Set([
+  'rollback-result',
+  'abort',
+  'guard-fired',
+  'guard-cleared',
+  'check-result',
+]);

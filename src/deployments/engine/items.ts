@@ -1,0 +1,112 @@
+import type { Checklist } from '../../checklists/schema.js';
+import { copyForChange, type Deployment, type ItemState, isResolved } from '../model.js';
+import { advance, startReachedWork } from './phases.js';
+import { blockedBy, checkOwner, describeStatus, findItem, reject } from './rules.js';
+import { signOff } from './signoffs.js';
+import type { Command, Decision, DeploymentEvent } from './types.js';
+
+/** People resolving items by hand: done, skipped (with a reason), n/a — and undo. */
+
+export function resolveItem(
+  checklist: Checklist,
+  current: Deployment,
+  command: Extract<Command, { type: 'resolve-item' }>,
+): Decision {
+  const found = findItem(checklist, command.itemId);
+  if (!found) return reject('unknown_item', `This deployment has no item "${command.itemId}".`);
+  const { item, phase } = found;
+  const itemState = current.items[item.id] ?? { status: 'pending' };
+  const phaseState = current.phases[phase.id];
+
+  if (current.status === 'paused') return reject('not_active', 'This deployment is paused; resume it first.');
+  if (phaseState?.status === 'pending') {
+    return reject('phase_not_open', `"${phase.title}" has not started yet; finish the current phase first.`);
+  }
+  const denied = checkOwner(item, command.actorRoles);
+  if (denied) return denied;
+  const earlier = blockedBy(phase, current, item.id);
+  if (earlier && !isResolved(itemState)) {
+    return reject('out_of_order', `This phase goes step by step: finish “${earlier.title}” first.`);
+  }
+  if (isResolved(itemState)) {
+    return reject('unchanged', `"${item.title}" is already ${describeStatus(itemState)}.`);
+  }
+  if (phaseState?.status === 'completed' && item.required) {
+    return reject('phase_closed', `"${phase.title}" is already complete.`);
+  }
+  if (item.kind === 'check' && command.resolution === 'done') {
+    return reject(
+      'not_manual',
+      `“${item.title}” is an automated check: re-run it, or override it with a reason.`,
+    );
+  }
+  if (item.kind === 'wait' && command.resolution === 'done') {
+    return reject(
+      'not_manual',
+      `“${item.title}” completes by itself when its window ends; skip it with a reason to end it early.`,
+    );
+  }
+  if (item.kind === 'traffic' && command.resolution === 'done' && current.trafficStrategy) {
+    return reject('not_manual', `“${item.title}” shifts traffic itself: press its Shift button.`);
+  }
+  if (item.kind === 'signoff' && command.resolution === 'done')
+    return signOff(checklist, current, item, phase, command);
+  const reason = command.reason?.trim();
+  if (command.resolution === 'skipped' && !reason) {
+    return reject('reason_required', 'Skipping needs a reason, so the report can say why.');
+  }
+
+  const state = copyForChange(current);
+  const next: ItemState = { status: command.resolution, by: command.actor, at: command.at };
+  if (reason) next.reason = reason;
+  state.items[item.id] = next;
+  const events: DeploymentEvent[] = [
+    {
+      type: 'item.resolved',
+      at: command.at,
+      actor: command.actor,
+      phaseId: phase.id,
+      itemId: item.id,
+      from: itemState.status,
+      to: command.resolution,
+      ...(reason ? { reason } : {}),
+    },
+  ];
+  advance(checklist, state, command.at, events);
+  return { ok: true, state, events };
+}
+
+/** Undo for an accidental tap: only while the item's phase is still open. */
+export function reopenItem(
+  checklist: Checklist,
+  current: Deployment,
+  command: Extract<Command, { type: 'reopen-item' }>,
+): Decision {
+  const found = findItem(checklist, command.itemId);
+  if (!found) return reject('unknown_item', `This deployment has no item "${command.itemId}".`);
+  const { item, phase } = found;
+  if (current.status === 'paused') return reject('not_active', 'This deployment is paused; resume it first.');
+  if (current.phases[phase.id]?.status !== 'active') {
+    return reject('phase_closed', `"${phase.title}" is no longer open, so its items cannot be reopened.`);
+  }
+  const denied = checkOwner(item, command.actorRoles);
+  if (denied) return denied;
+  const itemState = current.items[item.id] ?? { status: 'pending' };
+  if (itemState.status === 'pending') return reject('unchanged', `"${item.title}" is already open.`);
+
+  const state = copyForChange(current);
+  state.items[item.id] = { status: 'pending', ...(itemState.run ? { run: itemState.run } : {}) };
+  const events: DeploymentEvent[] = [
+    {
+      type: 'item.reopened',
+      at: command.at,
+      actor: command.actor,
+      phaseId: phase.id,
+      itemId: item.id,
+      from: itemState.status,
+    },
+  ];
+  // A reopened check runs again.
+  startReachedWork(checklist, state, command.at, events);
+  return { ok: true, state, events };
+}

@@ -1,0 +1,176 @@
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
+import { type Actor, BOT_ACTOR, type Deployment, isResolved } from '../model.js';
+import { blockedBy } from './rules.js';
+import type { DeploymentEvent } from './types.js';
+
+/** Moving through phases: opening, closing, finishing, and starting the automated work a phase reaches. */
+
+/**
+ * Phases come in two kinds. Flow phases are walked in order: the open one closes when its required items
+ * are resolved and the next opens; after the last, the deployment completes. Follow-up phases (`after:`)
+ * are not walked: they are scheduled when new code first takes all traffic (or at completion, whichever
+ * comes first), open on their own at that time, and close like any phase once their items are resolved.
+ */
+export function isFollowUp(phase: Phase): boolean {
+  return phase.after !== undefined;
+}
+
+/** Closes finished phases, opens what comes next, completes the flow, and starts newly reached work. */
+export function advance(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  closeFinishedFollowUps(checklist, state, at, events);
+  if (state.status !== 'active') {
+    startReachedWork(checklist, state, at, events);
+    return;
+  }
+  while (state.currentPhase < checklist.phases.length) {
+    const phase = checklist.phases[state.currentPhase] as Phase;
+    const done = phase.items.every((item) => !item.required || isResolved(state.items[item.id]));
+    if (!done) {
+      startReachedWork(checklist, state, at, events);
+      return;
+    }
+    state.phases[phase.id] = { ...state.phases[phase.id], status: 'completed', completedAt: at };
+    events.push({ type: 'phase.completed', at, actor: BOT_ACTOR, phaseId: phase.id });
+    state.currentPhase = nextFlowPhase(checklist, state.currentPhase + 1);
+    if (state.currentPhase < checklist.phases.length)
+      openPhase(checklist, state, state.currentPhase, at, BOT_ACTOR, events);
+  }
+  finish(checklist, state, at, BOT_ACTOR, events);
+}
+
+/** The index of the first flow phase at or after `from` (the phase count when there is none). */
+export function nextFlowPhase(checklist: Checklist, from: number): number {
+  let index = from;
+  while (index < checklist.phases.length && isFollowUp(checklist.phases[index] as Phase)) index++;
+  return index;
+}
+
+export function openPhase(
+  checklist: Checklist,
+  state: Deployment,
+  index: number,
+  at: number,
+  actor: Actor,
+  events: DeploymentEvent[],
+): void {
+  const phase = checklist.phases[index] as Phase;
+  state.phases[phase.id] = { ...state.phases[phase.id], status: 'active', openedAt: at };
+  events.push({ type: 'phase.opened', at, actor, phaseId: phase.id });
+  if (phase.starts_guards && state.guardsArmedAt === undefined) {
+    state.guardsArmedAt = at;
+    events.push({ type: 'guards.armed', at, actor: BOT_ACTOR });
+  }
+}
+
+export function finish(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  actor: Actor,
+  events: DeploymentEvent[],
+): void {
+  state.status = 'completed';
+  state.endedAt = at;
+  state.endedBy = actor;
+  events.push({ type: 'deployment.completed', at, actor });
+  scheduleFollowUps(checklist, state, at, events);
+}
+
+/** Follow-up phases get their due times, once: at full traffic or completion, whichever is first. */
+export function scheduleFollowUps(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  if (state.followUpsFrom !== undefined) return;
+  const followUps = checklist.phases.filter(isFollowUp);
+  if (followUps.length === 0) return;
+  state.followUpsFrom = at;
+  for (const phase of followUps) {
+    const dueAt = at + Math.round((phase.after ?? 0) * (state.timeScale ?? 1));
+    state.phases[phase.id] = { status: 'scheduled', dueAt };
+    events.push({ type: 'phase.scheduled', at, actor: BOT_ACTOR, phaseId: phase.id, dueAt });
+  }
+}
+
+/** Follow-up phases whose required items are all resolved are complete. */
+function closeFinishedFollowUps(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  for (const phase of checklist.phases) {
+    if (!isFollowUp(phase) || state.phases[phase.id]?.status !== 'active') continue;
+    if (phase.items.every((item) => !item.required || isResolved(state.items[item.id]))) {
+      state.phases[phase.id] = { ...state.phases[phase.id], status: 'completed', completedAt: at };
+      events.push({ type: 'phase.completed', at, actor: BOT_ACTOR, phaseId: phase.id });
+    }
+  }
+}
+
+/**
+ * Starts the automated work the open phase has reached: its checks (queued for a worker) and its watch
+ * windows (timers) — all at once, or one by one in a sequential phase.
+ */
+export function startReachedWork(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  // Work waits while paused; after completion only follow-up phases have any.
+  if (state.status !== 'active' && state.status !== 'completed') return;
+  for (const phase of checklist.phases) {
+    if (state.phases[phase.id]?.status !== 'active') continue;
+    for (const item of phase.items) {
+      if ((item.kind !== 'check' && item.kind !== 'wait') || state.items[item.id]?.status !== 'pending')
+        continue;
+      if (blockedBy(phase, state, item.id)) continue;
+      if (item.kind === 'check') requestCheck(state, phase, item, at, BOT_ACTOR, events);
+      else startWait(state, phase, item, at, events);
+    }
+  }
+}
+
+/** A watch window begins: the item runs until its timer fires (unless a guard rolls back first). */
+export function startWait(
+  state: Deployment,
+  phase: Phase,
+  item: Extract<Item, { kind: 'wait' }>,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  const run = (state.items[item.id]?.run ?? 0) + 1;
+  state.items[item.id] = { status: 'running', run, at };
+  events.push({
+    type: 'wait.started',
+    at,
+    actor: BOT_ACTOR,
+    phaseId: phase.id,
+    itemId: item.id,
+    run,
+    until: at + Math.round(item.wait.duration * (state.timeScale ?? 1)),
+  });
+}
+
+/** Marks a check as requested (a new run) and says so, so a worker picks it up. */
+export function requestCheck(
+  state: Deployment,
+  phase: Phase,
+  item: Item,
+  at: number,
+  actor: Actor,
+  events: DeploymentEvent[],
+): void {
+  const run = (state.items[item.id]?.run ?? 0) + 1;
+  const previous = state.items[item.id]?.result;
+  state.items[item.id] = { status: 'running', run, ...(previous ? { result: previous } : {}) };
+  events.push({ type: 'check.requested', at, actor, phaseId: phase.id, itemId: item.id, run });
+}

@@ -1,0 +1,61 @@
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
+import { type Actor, BOT_ACTOR, type Deployment, type ItemState, isResolved } from '../model.js';
+import type { Decision, RejectionCode } from './types.js';
+
+/** Who may do what, and small lookups every transition needs. */
+
+export function findItem(
+  checklist: Checklist,
+  itemId: string,
+): { item: Item; phase: Phase; phaseIndex: number } | undefined {
+  for (const [phaseIndex, phase] of checklist.phases.entries()) {
+    const item = phase.items.find((candidate) => candidate.id === itemId);
+    if (item) return { item, phase, phaseIndex };
+  }
+  return undefined;
+}
+
+/** The role allowed to resolve an item, if any: a sign-off's role, else the item's owner. */
+export function ownerRole(item: Item): string | undefined {
+  return item.kind === 'signoff' ? item.signoff.role : item.owner;
+}
+
+/** In a sequential phase, the first earlier required item still open (which must be resolved first). */
+export function blockedBy(phase: Phase, state: Deployment, itemId: string): Item | undefined {
+  if (!phase.sequential) return undefined;
+  for (const item of phase.items) {
+    if (item.id === itemId) return undefined;
+    if (item.required && !isResolved(state.items[item.id])) return item;
+  }
+  return undefined;
+}
+
+/**
+ * The requester, anyone in one of the deployment's deployer roles (anyone at all when none are set), or
+ * Flightdeck itself (e.g. aborting a start whose thread could not be posted).
+ */
+export function maySteer(deployment: Deployment, actor: Actor, actorRoles: readonly string[]): boolean {
+  return (
+    actor === BOT_ACTOR ||
+    deployment.deployers.length === 0 ||
+    actor === deployment.requestedBy ||
+    deployment.deployers.some((role) => actorRoles.includes(role))
+  );
+}
+
+export function checkOwner(item: Item, actorRoles: readonly string[]): Decision | undefined {
+  const role = ownerRole(item);
+  if (role && !actorRoles.includes(role)) {
+    return reject('forbidden', `Only members of the *${role}* role can change "${item.title}".`);
+  }
+  return undefined;
+}
+
+export function describeStatus(item: ItemState): string {
+  const by = item.by && item.by !== BOT_ACTOR ? ` by <@${item.by}>` : '';
+  return `${item.status === 'n/a' ? 'marked n/a' : item.status}${by}`;
+}
+
+export function reject(code: RejectionCode, message: string): Decision {
+  return { ok: false, code, message };
+}

@@ -1,0 +1,296 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Checklist } from '../checklists/schema.js';
+import { fillTemplates, type TemplateValues } from '../checklists/templating.js';
+import type { CheckRun } from '../checks/types.js';
+import type { DeploymentEvent } from './engine.js';
+import { type Deployment, isTerminal } from './model.js';
+
+/**
+ * Deployments in Redis. Every write is one Lua script, so a transition (state, revision, audit events,
+ * lock release) lands whole or not at all, and a stale revision is refused (compare-and-set).
+ *
+ * Keys, under `<prefix>:`:
+ *   dep:<id>             hash  state (JSON), rev, checklist (content hash), values (template values JSON)
+ *   dep:<id>:audit       stream of events (append-only): field `event` holds the JSON
+ *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary)
+ *   dep:<id>:started     hash  item id -> the check run a worker has started
+ *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
+ *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
+ *   lock:<service>:<env> the active deployment's id; one active deployment per service+environment
+ *   active               set of active deployment ids
+ *   history:<service>    sorted set of deployment ids by start time
+ *   followups            sorted set of "<deployment>|<phase>" follow-ups not yet open, by due time
+ */
+
+const CREATE_SCRIPT = `
+local existing = redis.call('GET', KEYS[1])
+if existing then return {0, existing} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[6], ARGV[5], 'NX')
+redis.call('HSET', KEYS[2], 'state', ARGV[2], 'rev', '1', 'checklist', ARGV[3], 'values', ARGV[4])
+for i = 7, #ARGV do redis.call('XADD', KEYS[3], '*', 'event', ARGV[i]) end
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
+return {1, ARGV[1]}
+`;
+
+const COMMIT_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+for i = 5, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+if ARGV[3] == '1' then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  redis.call('SREM', KEYS[4], ARGV[4])
+end
+return 1
+`;
+
+export interface LoadedDeployment {
+  state: Deployment;
+  rev: number;
+  checklist: Checklist;
+}
+
+export interface AuditEntry {
+  /** The stream entry id; its first part is the Redis time in ms. */
+  id: string;
+  event: DeploymentEvent;
+}
+
+type CreateResult = { ok: true } | { ok: false; activeId: string };
+
+interface ScriptedRedis extends Redis {
+  fdCreate(...args: Array<string | number>): Promise<[number, string]>;
+  fdCommit(...args: Array<string | number>): Promise<number>;
+}
+
+export class DeploymentStore {
+  private readonly redis: ScriptedRedis;
+  /** Filled checklists by deployment id: immutable once a deployment starts, so safe to keep. */
+  private readonly checklists = new Map<string, Checklist>();
+  private static readonly CHECKLIST_CACHE_SIZE = 2_000;
+  private static readonly STALE_CLAIM_MS = 60_000;
+
+  constructor(
+    redis: Redis,
+    readonly prefix = 'fd',
+  ) {
+    this.redis = redis as ScriptedRedis;
+    if (!('fdCreate' in redis)) {
+      redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
+      redis.defineCommand('fdCommit', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
+    }
+  }
+
+  private key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  lockKey(service: string, environment: string): string {
+    return this.key('lock', service, environment);
+  }
+
+  /** Creates a deployment and takes its service+environment lock, or reports who holds the lock. */
+  async create(
+    state: Deployment,
+    checklist: Checklist,
+    values: TemplateValues,
+    events: DeploymentEvent[],
+  ): Promise<CreateResult> {
+    const raw = JSON.stringify(checklist);
+    const sha = createHash('sha256').update(raw).digest('hex').slice(0, 32);
+    const [created, id] = await this.redis.fdCreate(
+      this.lockKey(state.service, state.environment),
+      this.key('dep', state.id),
+      this.key('dep', state.id, 'audit'),
+      this.key('active'),
+      this.key('history', state.service),
+      this.key('checklist', sha),
+      state.id,
+      JSON.stringify(state),
+      sha,
+      JSON.stringify(values),
+      raw,
+      state.createdAt,
+      ...events.map((event) => JSON.stringify(event)),
+    );
+    return created === 1 ? { ok: true } : { ok: false, activeId: id };
+  }
+
+  async load(id: string): Promise<LoadedDeployment | undefined> {
+    const [state, rev, sha, values] = await this.redis.hmget(
+      this.key('dep', id),
+      'state',
+      'rev',
+      'checklist',
+      'values',
+    );
+    if (!state || !rev || !sha || !values) return undefined;
+    return {
+      state: JSON.parse(state) as Deployment,
+      rev: Number(rev),
+      checklist: await this.checklist(id, sha, values),
+    };
+  }
+
+  private async checklist(id: string, sha: string, values: string): Promise<Checklist> {
+    const cached = this.checklists.get(id);
+    if (cached) return cached;
+    const raw = await this.redis.get(this.key('checklist', sha));
+    if (!raw) throw new Error(`deployment ${id}: checklist ${sha} is missing from Redis`);
+    const checklist = fillTemplates(JSON.parse(raw) as Checklist, JSON.parse(values) as TemplateValues);
+    if (this.checklists.size >= DeploymentStore.CHECKLIST_CACHE_SIZE) {
+      const oldest = this.checklists.keys().next().value;
+      if (oldest !== undefined) this.checklists.delete(oldest);
+    }
+    this.checklists.set(id, checklist);
+    return checklist;
+  }
+
+  /** Writes a transition if nobody else wrote since `expectedRev`; false means reload and decide again. */
+  async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<boolean> {
+    const written = await this.redis.fdCommit(
+      this.key('dep', state.id),
+      this.key('dep', state.id, 'audit'),
+      this.lockKey(state.service, state.environment),
+      this.key('active'),
+      String(expectedRev),
+      JSON.stringify(state),
+      isTerminal(state) ? '1' : '0',
+      state.id,
+      ...events.map((event) => JSON.stringify(event)),
+    );
+    return written === 1;
+  }
+
+  async audit(id: string): Promise<AuditEntry[]> {
+    const entries = await this.redis.xrange(this.key('dep', id, 'audit'), '-', '+');
+    return entries.map(([entryId, fields]) => ({
+      id: entryId,
+      event: JSON.parse(fields[fields.indexOf('event') + 1] as string) as DeploymentEvent,
+    }));
+  }
+
+  /** The result of one run of a check, from the audit stream (the item keeps only its latest run). */
+  async checkResult(id: string, itemId: string, run: number): Promise<CheckRun | undefined> {
+    const entries = await this.audit(id);
+    for (const { event } of entries) {
+      if (event.type === 'check.completed' && event.itemId === itemId && event.run === run)
+        return event.result;
+    }
+    return undefined;
+  }
+
+  async activeIds(): Promise<string[]> {
+    return this.redis.smembers(this.key('active'));
+  }
+
+  async activeFor(service: string, environment: string): Promise<string | undefined> {
+    return (await this.redis.get(this.lockKey(service, environment))) ?? undefined;
+  }
+
+  /** Most recent first. */
+  async history(service: string, limit = 10): Promise<string[]> {
+    return this.redis.zrevrange(this.key('history', service), 0, limit - 1);
+  }
+
+  // --- Check runs: which current runs a worker has picked up (shown as "running", not "queued") ---
+
+  async markCheckStarted(id: string, itemId: string, run: number): Promise<void> {
+    await this.redis.hset(this.key('dep', id, 'started'), itemId, String(run));
+  }
+
+  /** Run `run` has a verdict: forget it was running (unless a newer run has started meanwhile). */
+  async clearCheckStarted(id: string, itemId: string, run: number): Promise<void> {
+    await this.redis.eval(
+      "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
+      1,
+      this.key('dep', id, 'started'),
+      itemId,
+      String(run),
+    );
+  }
+
+  /** Item id -> the run a worker has started. */
+  async startedChecks(id: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.key('dep', id, 'started'));
+    return Object.fromEntries(Object.entries(raw).map(([itemId, run]) => [itemId, Number(run)]));
+  }
+
+  // --- Guards: since when an HTTP rollback condition has been failing (Prometheus keeps its own history) ---
+
+  async guardBreaches(id: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.key('dep', id, 'guards'));
+    return Object.fromEntries(Object.entries(raw).map(([triggerId, since]) => [triggerId, Number(since)]));
+  }
+
+  async setGuardBreach(id: string, triggerId: string, since: number | undefined): Promise<void> {
+    if (since === undefined) await this.redis.hdel(this.key('dep', id, 'guards'), triggerId);
+    else await this.redis.hset(this.key('dep', id, 'guards'), triggerId, String(since));
+  }
+
+  // --- Follow-up phases due, across deployments (for /deploy status) ---
+
+  async noteFollowUpDue(id: string, phaseId: string, dueAt: number): Promise<void> {
+    await this.redis.zadd(this.key('followups'), dueAt, `${id}|${phaseId}`);
+  }
+
+  async forgetFollowUp(id: string, phaseId: string): Promise<void> {
+    await this.redis.zrem(this.key('followups'), `${id}|${phaseId}`);
+  }
+
+  /** The next follow-ups still to open, soonest first. */
+  async followUpsDue(limit = 20): Promise<Array<{ deploymentId: string; phaseId: string; dueAt: number }>> {
+    const raw = await this.redis.zrangebyscore(
+      this.key('followups'),
+      '-inf',
+      '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const due: Array<{ deploymentId: string; phaseId: string; dueAt: number }> = [];
+    for (let index = 0; index + 1 < raw.length; index += 2) {
+      const [deploymentId = '', phaseId = ''] = (raw[index] as string).split('|');
+      due.push({ deploymentId, phaseId, dueAt: Number(raw[index + 1]) });
+    }
+    return due;
+  }
+
+  // --- Slack message references: which message shows which part of a deployment ---
+
+  /**
+   * Claims the right to post a message once across replicas; false when someone already has. A claim
+   * older than a minute is taken to be from a process that died mid-post and may be claimed again.
+   */
+  async claimMessage(id: string, messageKey: string, now = Date.now()): Promise<boolean> {
+    const key = this.key('dep', id, 'slack');
+    if ((await this.redis.hsetnx(key, messageKey, `posting:${now}`)) === 1) return true;
+    const current = await this.redis.hget(key, messageKey);
+    const since = current?.startsWith('posting:') ? Number(current.slice('posting:'.length)) : undefined;
+    if (since === undefined || now - since < DeploymentStore.STALE_CLAIM_MS) return false;
+    await this.redis.hset(key, messageKey, `posting:${now}`);
+    return true;
+  }
+
+  async setMessage(id: string, messageKey: string, ts: string): Promise<void> {
+    await this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts);
+  }
+
+  /** Forgets a claim whose post failed, so a later attempt may post again. */
+  async releaseMessage(id: string, messageKey: string): Promise<void> {
+    await this.redis.hdel(this.key('dep', id, 'slack'), messageKey);
+  }
+
+  async messages(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key('dep', id, 'slack'));
+  }
+
+  async message(id: string, messageKey: string): Promise<string | undefined> {
+    const ts = await this.redis.hget(this.key('dep', id, 'slack'), messageKey);
+    return ts && !ts.startsWith('posting:') ? ts : undefined;
+  }
+}

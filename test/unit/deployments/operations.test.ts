@@ -1,0 +1,421 @@
+import { describe, expect, it } from 'vitest';
+import { checklistSchema } from '../../../src/checklists/schema.js';
+import { type Command, decide, type StartParams, startDeployment } from '../../../src/deployments/engine.js';
+import { BOT_ACTOR, type Deployment } from '../../../src/deployments/model.js';
+
+/** Traffic shifts, watch windows, rollback and pause in the pure engine. */
+
+const canary = checklistSchema.parse({
+  id: 'canary',
+  title: 'Canary',
+  phases: [
+    {
+      id: 'steps',
+      title: 'Steps',
+      sequential: true,
+      items: [
+        { id: 'five', kind: 'traffic', title: 'Canary 5%', traffic: { weight: 5 } },
+        { id: 'watch', kind: 'wait', title: 'Watch 10 minutes', wait: { duration: '10m' } },
+        { id: 'full', kind: 'traffic', title: 'Full traffic', traffic: { weight: 100 } },
+      ],
+    },
+    { id: 'after', title: 'After', items: [{ id: 'notes', kind: 'manual', title: 'Write notes' }] },
+  ],
+});
+
+const params: StartParams = {
+  id: 'd1',
+  service: 'checkout',
+  environment: 'production',
+  version: '2.0.0',
+  channel: 'C1',
+  requestedBy: 'U0REQ',
+  deployers: ['deployer'],
+  trafficStrategy: 'canary',
+  timeScale: 0.001,
+  at: 1_000,
+};
+
+const stable = { weight: 0, description: 'canary 0% (stable 100%)' };
+const at5 = { weight: 5, description: 'canary 5% (stable 95%)' };
+
+function run(state: Deployment, command: Command): { state: Deployment; events: string[] } {
+  const decision = decide(canary, state, command);
+  if (!decision.ok) throw new Error(`${decision.code}: ${decision.message}`);
+  return { state: decision.state, events: decision.events.map((event) => event.type) };
+}
+
+const shift = (itemId: string, actor = 'U0REQ', actorRoles: string[] = []): Command => ({
+  type: 'request-traffic',
+  itemId,
+  actor,
+  actorRoles,
+  at: 2_000,
+});
+
+/** A deployment whose 5% shift is in flight. */
+const state0 = () => run(startDeployment(canary, params).state, shift('five')).state;
+
+describe('traffic steps', () => {
+  it('asks a worker to shift, then records the read-back state, arms guards and moves on', () => {
+    let { state } = run(startDeployment(canary, params).state, shift('five'));
+    expect(state.operation).toMatchObject({ kind: 'traffic', run: 1, target: { weight: 5 }, itemId: 'five' });
+    expect(state.items.five).toMatchObject({ status: 'running', run: 1 });
+    const result = run(state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 2_500,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 120 },
+    });
+    state = result.state;
+    expect(result.events).toEqual(['traffic.shifted', 'guards.armed', 'wait.started']);
+    const raw = decide(canary, state0(), {
+      type: 'traffic-result',
+      run: 1,
+      at: 2_500,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 120 },
+    });
+    expect(raw.ok && raw.events.find((event) => event.type === 'wait.started')).toMatchObject({
+      until: 3_100,
+    });
+    expect(state.operation).toBeUndefined();
+    expect(state.traffic).toMatchObject({
+      initial: stable,
+      current: at5,
+      shifts: [{ by: 'U0REQ', target: { weight: 5 }, durationMs: 120 }],
+    });
+    expect(state.items.five).toMatchObject({
+      status: 'done',
+      by: 'U0REQ',
+      result: { summary: 'canary 5% (stable 95%)' },
+    });
+    expect(state.guardsArmedAt).toBe(2_500);
+    // The watch window started, scaled by the deployment's time scale (10 min × 0.001 = 600 ms).
+    expect(state.items.watch).toMatchObject({ status: 'running', run: 1 });
+  });
+
+  it('records a failed shift with what the cluster shows, and allows a retry', () => {
+    const { state } = run(startDeployment(canary, params).state, shift('five'));
+    const failed = run(state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 3_000,
+      outcome: {
+        ok: false,
+        code: 'forbidden',
+        message: 'ingresses "checkout-canary" is forbidden',
+        state: stable,
+      },
+    });
+    expect(failed.events).toEqual(['traffic.failed']);
+    expect(failed.state.items.five).toMatchObject({
+      status: 'failed',
+      result: { summary: 'ingresses "checkout-canary" is forbidden' },
+    });
+    expect(failed.state.traffic?.current).toEqual(stable);
+    expect(failed.state.guardsArmedAt).toBeUndefined();
+    expect(run(failed.state, shift('five')).state.operation).toMatchObject({ run: 2 });
+  });
+
+  it('refuses a second operation in flight, out-of-order steps, outsiders, and Done by hand', () => {
+    const begun = startDeployment(canary, params).state;
+    const inFlight = run(begun, shift('five')).state;
+    expect(
+      decide(canary, inFlight, {
+        type: 'request-traffic',
+        target: { weight: 50 },
+        actor: 'U0REQ',
+        actorRoles: [],
+        at: 1,
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'busy',
+    });
+    expect(decide(canary, begun, shift('full'))).toMatchObject({ ok: false, code: 'out_of_order' });
+    expect(decide(canary, begun, shift('five', 'U0OUTSIDER'))).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+    });
+    expect(decide(canary, begun, shift('five', 'U0ONCALL', ['deployer'])).ok).toBe(true);
+    expect(
+      decide(canary, begun, {
+        type: 'resolve-item',
+        itemId: 'five',
+        resolution: 'done',
+        actor: 'U0REQ',
+        actorRoles: [],
+        at: 1,
+      }),
+    ).toMatchObject({ ok: false, code: 'not_manual' });
+  });
+
+  it('ignores a report for an operation that is no longer current', () => {
+    const { state } = run(startDeployment(canary, params).state, shift('five'));
+    expect(
+      decide(canary, state, {
+        type: 'traffic-result',
+        run: 7,
+        at: 1,
+        outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 1 },
+      }),
+    ).toMatchObject({ ok: false, code: 'unchanged' });
+  });
+});
+
+describe('watch windows', () => {
+  function watching(): Deployment {
+    const { state } = run(startDeployment(canary, params).state, shift('five'));
+    return run(state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 2_500,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 1 },
+    }).state;
+  }
+
+  it('completes by itself when its timer fires, opening the next step', () => {
+    const done = run(watching(), { type: 'wait-elapsed', itemId: 'watch', run: 1, at: 3_100 });
+    expect(done.state.items.watch).toMatchObject({ status: 'done', by: BOT_ACTOR });
+    expect(done.events).toEqual(['item.resolved']);
+  });
+
+  it('cannot be marked done by hand, and ignores a stale timer', () => {
+    expect(
+      decide(canary, watching(), {
+        type: 'resolve-item',
+        itemId: 'watch',
+        resolution: 'done',
+        actor: 'U0REQ',
+        actorRoles: [],
+        at: 1,
+      }),
+    ).toMatchObject({ ok: false, code: 'not_manual' });
+    expect(
+      decide(canary, watching(), { type: 'wait-elapsed', itemId: 'watch', run: 9, at: 1 }),
+    ).toMatchObject({ ok: false, code: 'unchanged' });
+  });
+
+  it('starts over after a pause, since nobody watched meanwhile', () => {
+    const paused = run(watching(), { type: 'pause', actor: 'U0REQ', actorRoles: [], at: 2_600 }).state;
+    expect(
+      decide(canary, paused, { type: 'wait-elapsed', itemId: 'watch', run: 1, at: 3_100 }),
+    ).toMatchObject({ ok: false, code: 'not_active' });
+    const resumed = run(paused, { type: 'resume', actor: 'U0REQ', actorRoles: [], at: 5_000 });
+    expect(resumed.events).toEqual(['deployment.resumed', 'wait.started']);
+    expect(resumed.state.items.watch).toMatchObject({ status: 'running', run: 2 });
+  });
+});
+
+describe('rollback', () => {
+  const rollback = (actor = 'U0REQ', reason = 'error rate up'): Command => ({
+    type: 'request-rollback',
+    actor,
+    actorRoles: [],
+    reason,
+    at: 10_000,
+  });
+
+  it('supersedes a shift in flight, holds the checklist, and ends the deployment rolled back with its duration', () => {
+    const inFlight = run(startDeployment(canary, params).state, shift('five')).state;
+    const requested = run(inFlight, rollback());
+    expect(requested.events).toEqual(['rollback.requested']);
+    expect(requested.state.operation).toMatchObject({ kind: 'rollback', run: 2 });
+    // The late report of the superseded shift changes nothing; nor can people click on.
+    expect(
+      decide(canary, requested.state, {
+        type: 'traffic-result',
+        run: 1,
+        at: 1,
+        outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 1 },
+      }),
+    ).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decide(canary, requested.state, shift('five'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decide(canary, requested.state, rollback())).toMatchObject({ ok: false, code: 'not_active' });
+
+    const done = run(requested.state, {
+      type: 'rollback-result',
+      run: 2,
+      at: 10_900,
+      outcome: { ok: true, before: at5, after: stable, attempts: 1, durationMs: 800 },
+    });
+    expect(done.events).toEqual(['rollback.completed']);
+    expect(done.state).toMatchObject({ status: 'rolled_back', endedAt: 10_900, endReason: 'error rate up' });
+    expect(done.state.rollback).toMatchObject({ durationMs: 900, before: at5, after: stable });
+  });
+
+  it('keeps the deployment active after a failed rollback, with the error, so it can be retried', () => {
+    const requested = run(startDeployment(canary, params).state, rollback()).state;
+    const failed = run(requested, {
+      type: 'rollback-result',
+      run: 1,
+      at: 11_000,
+      outcome: { ok: false, code: 'forbidden', message: 'no permission', state: at5 },
+    });
+    expect(failed.events).toEqual(['rollback.failed']);
+    expect(failed.state.status).toBe('active');
+    expect(failed.state.rollback).toMatchObject({ error: 'no permission', errorState: at5 });
+    expect(run(failed.state, rollback()).state.operation).toMatchObject({ kind: 'rollback', run: 2 });
+  });
+
+  it('is for the requester, the deployers and Flightdeck itself, with a reason', () => {
+    const begun = startDeployment(canary, params).state;
+    expect(decide(canary, begun, rollback('U0OUTSIDER'))).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(decide(canary, begun, rollback('U0REQ', '  '))).toMatchObject({
+      ok: false,
+      code: 'reason_required',
+    });
+    const automatic = decide(canary, begun, {
+      type: 'request-rollback',
+      actor: BOT_ACTOR,
+      actorRoles: [],
+      reason: 'Error rate > 5% for 5 minutes',
+      trigger: {
+        id: 'error-rate',
+        title: 'Error rate > 5% for 5 minutes',
+        measured: 'error rate reached 7.1% > 5%',
+      },
+      at: 1,
+    });
+    expect(automatic.ok && automatic.state.rollback?.trigger?.id).toBe('error-rate');
+  });
+});
+
+describe('guards without automatic rollback', () => {
+  it('report a fired trigger once until it clears', () => {
+    const begun = startDeployment(canary, params).state;
+    const fired = run(begun, { type: 'guard-fired', triggerId: 'p95', measured: 'p95 1.2 s > 1 s', at: 5 });
+    expect(fired.events).toEqual(['guard.fired']);
+    expect(
+      decide(canary, fired.state, {
+        type: 'guard-fired',
+        triggerId: 'p95',
+        measured: 'p95 1.3 s > 1 s',
+        at: 6,
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'unchanged',
+    });
+    const cleared = run(fired.state, { type: 'guard-cleared', triggerId: 'p95', at: 7 });
+    expect(
+      run(cleared.state, { type: 'guard-fired', triggerId: 'p95', measured: 'again', at: 8 }).events,
+    ).toEqual(['guard.fired']);
+  });
+});
+
+describe('rollback after promotion', () => {
+  it('is still possible once the deployment completed, and nothing else is', () => {
+    const one = checklistSchema.parse({
+      id: 'one',
+      title: 'One',
+      phases: [{ id: 'p', title: 'P', items: [{ id: 'a', kind: 'manual', title: 'A' }] }],
+    });
+    let state = startDeployment(one, params).state;
+    const done = decide(one, state, {
+      type: 'resolve-item',
+      itemId: 'a',
+      resolution: 'done',
+      actor: 'U0REQ',
+      actorRoles: [],
+      at: 2,
+    });
+    if (!done.ok) throw new Error(done.message);
+    state = done.state;
+    expect(state.status).toBe('completed');
+    expect(decide(one, state, { type: 'pause', actor: 'U0REQ', actorRoles: [], at: 3 })).toMatchObject({
+      ok: false,
+      code: 'not_active',
+    });
+    const requested = decide(one, state, {
+      type: 'request-rollback',
+      actor: 'U0REQ',
+      actorRoles: [],
+      reason: 'errors after promotion',
+      at: 4,
+    });
+    if (!requested.ok) throw new Error(requested.message);
+    const rolled = decide(one, requested.state, {
+      type: 'rollback-result',
+      run: 1,
+      at: 5,
+      outcome: { ok: true, before: at5, after: stable, attempts: 1, durationMs: 1 },
+    });
+    expect(rolled.ok && rolled.state).toMatchObject({
+      status: 'rolled_back',
+      rollback: { reason: 'errors after promotion', durationMs: 1 },
+    });
+  });
+});
+
+describe('operations under any sequence of commands', () => {
+  it('never edit their input, keep one operation in flight, and end rolled back only after a verified rollback', async () => {
+    const fc = (await import('fast-check')).default;
+    const outcome = fc.oneof(
+      fc.constant({ ok: true as const, before: stable, after: at5, attempts: 1, durationMs: 5 }),
+      fc.constant({ ok: false as const, code: 'forbidden', message: 'no', state: stable }),
+    );
+    const command: import('fast-check').Arbitrary<Command> = fc.oneof(
+      fc.record({
+        type: fc.constant('request-traffic' as const),
+        itemId: fc.constantFrom('five', 'full'),
+        actor: fc.constant('U0REQ'),
+        actorRoles: fc.constant([]),
+        at: fc.nat(),
+      }),
+      fc.record({
+        type: fc.constant('traffic-result' as const),
+        run: fc.integer({ min: 1, max: 4 }),
+        at: fc.nat(),
+        outcome,
+      }),
+      fc.record({
+        type: fc.constant('request-rollback' as const),
+        actor: fc.constant('U0REQ'),
+        actorRoles: fc.constant([]),
+        reason: fc.constant('bad'),
+        at: fc.nat(),
+      }),
+      fc.record({
+        type: fc.constant('rollback-result' as const),
+        run: fc.integer({ min: 1, max: 4 }),
+        at: fc.nat(),
+        outcome,
+      }),
+      fc.record({
+        type: fc.constant('wait-elapsed' as const),
+        itemId: fc.constant('watch'),
+        run: fc.integer({ min: 1, max: 2 }),
+        at: fc.nat(),
+      }),
+      fc.record({
+        type: fc.constantFrom('pause' as const, 'resume' as const),
+        actor: fc.constant('U0REQ'),
+        actorRoles: fc.constant([]),
+        at: fc.nat(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 30 }), (commands) => {
+        let state = startDeployment(canary, params).state;
+        for (const next of commands) {
+          const before = structuredClone(state);
+          const decision = decide(canary, state, next);
+          expect(state).toEqual(before);
+          if (!decision.ok) continue;
+          state = decision.state;
+          if (state.status === 'rolled_back') {
+            expect(state.rollback?.completedAt).toBeDefined();
+            expect(decision.events.map((event) => event.type)).toContain('rollback.completed');
+          }
+          // A running traffic step always belongs to the operation in flight.
+          for (const id of ['five', 'full']) {
+            if (state.items[id]?.status === 'running')
+              expect(state.operation).toMatchObject({ kind: 'traffic', itemId: id });
+          }
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

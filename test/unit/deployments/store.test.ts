@@ -1,0 +1,174 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceSchema } from '../../../src/config/schema.js';
+import { type Change, DeploymentService } from '../../../src/deployments/service.js';
+import { DeploymentStore } from '../../../src/deployments/store.js';
+import { smallChecklist, wideChecklist } from '../../support/checklists.js';
+import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+
+/** Two "replicas": separate Redis connections and services over the same keys. */
+const connections: Redis[] = [];
+function replica(prefix: string, services = catalogue()) {
+  const redis = connectTestRedis();
+  connections.push(redis);
+  const store = new DeploymentStore(redis, prefix);
+  const changes: Change[] = [];
+  const service = new DeploymentService(store, services);
+  service.subscribe({ onChange: (change) => changes.push(change) });
+  return { redis, store, service, changes };
+}
+
+function catalogue() {
+  const checklists = new Map([
+    ['small', smallChecklist()],
+    ['wide', wideChecklist(50)],
+  ]);
+  const svc = (checklist: string) =>
+    serviceSchema.parse({ checklist, channel: 'C0TEST', namespace: 'prod', deployers: ['deployer'] });
+  return { services: { checkout: svc('small'), wide: svc('wide') }, checklists };
+}
+
+afterAll(async () => {
+  await Promise.all(connections.map((redis) => redis.quit()));
+});
+
+describe('DeploymentStore with real Redis', () => {
+  let prefix: string;
+  beforeAll(() => {
+    prefix = uniquePrefix('store');
+  });
+
+  it('takes one lock per service+environment and names the holder', async () => {
+    const a = replica(prefix);
+    const first = await a.service.start({ service: 'checkout', version: '1.0.0', actor: 'U0A' });
+    expect(first.ok).toBe(true);
+    const second = await a.service.start({ service: 'checkout', version: '1.0.1', actor: 'U0B' });
+    expect(second).toMatchObject({
+      ok: false,
+      code: 'locked',
+      activeId: first.ok ? first.deployment.id : '',
+    });
+    // The refused start left nothing behind: still one deployment in history, one active.
+    expect(await a.store.history('checkout')).toHaveLength(1);
+    expect(await a.store.activeIds()).toHaveLength(1);
+
+    // Finishing (here: aborting) releases the lock, so the next start goes through.
+    if (!first.ok) return;
+    await a.service.execute(first.deployment.id, {
+      type: 'abort',
+      actor: 'U0A',
+      actorRoles: [],
+      reason: 'test',
+      at: 1,
+    });
+    expect(await a.store.activeFor('checkout', 'production')).toBeUndefined();
+    expect(await a.store.activeIds()).toEqual([]);
+    const third = await a.service.start({ service: 'checkout', version: '1.0.2', actor: 'U0B' });
+    expect(third.ok).toBe(true);
+  });
+
+  it('lands 50 concurrent clicks on 50 different items from two replicas, each once', async () => {
+    const prefixHere = uniquePrefix('wide');
+    const a = replica(prefixHere);
+    const b = replica(prefixHere);
+    const started = await a.service.start({ service: 'wide', version: '2.0.0', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    const id = started.deployment.id;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, index) =>
+        (index % 2 === 0 ? a : b).service.execute(id, {
+          type: 'resolve-item',
+          itemId: `item-${index}`,
+          resolution: 'done',
+          actor: `U0USER${index}`,
+          actorRoles: [],
+          at: 1_000 + index,
+        }),
+      ),
+    );
+    expect(results.filter((result) => !result.ok)).toEqual([]);
+    const loaded = await a.store.load(id);
+    expect(Object.values(loaded?.state.items ?? {}).filter((item) => item.status === 'done')).toHaveLength(
+      50,
+    );
+    expect(loaded?.state.status).toBe('completed');
+    expect(loaded?.rev).toBe(51); // created at 1, one revision per click
+    const audit = await a.store.audit(id);
+    const resolved = audit.filter((entry) => entry.event.type === 'item.resolved');
+    expect(resolved).toHaveLength(50);
+    expect(
+      new Set(resolved.map((entry) => (entry.event.type === 'item.resolved' ? entry.event.itemId : ''))),
+    ).toHaveProperty('size', 50);
+    expect(audit.filter((entry) => entry.event.type === 'deployment.completed')).toHaveLength(1);
+    // Listeners heard each change exactly once, on the replica that made it.
+    expect(a.changes.length + b.changes.length).toBe(51);
+  });
+
+  it('turns 20 concurrent clicks on one item into exactly one transition and one audit event', async () => {
+    const prefixHere = uniquePrefix('one');
+    const replicas = [replica(prefixHere), replica(prefixHere), replica(prefixHere)];
+    const started = await replicas[0]!.service.start({ service: 'checkout', version: '3.0.0', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    const id = started.deployment.id;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        replicas[index % 3]!.service.execute(id, {
+          type: 'resolve-item',
+          itemId: 'tag',
+          resolution: 'done',
+          actor: `U0USER${index}`,
+          actorRoles: [],
+          at: 5_000,
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(results.filter((result) => !result.ok && result.code === 'unchanged')).toHaveLength(19);
+    const audit = await replicas[0]!.store.audit(id);
+    expect(audit.filter((entry) => entry.event.type === 'item.resolved')).toHaveLength(1);
+    expect((await replicas[0]!.store.load(id))?.rev).toBe(2);
+  });
+
+  it('keeps state across a restart: a fresh connection and service see the same deployment', async () => {
+    const prefixHere = uniquePrefix('restart');
+    const before = replica(prefixHere);
+    const started = await before.service.start({ service: 'checkout', version: '4.0.0', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    await before.service.execute(started.deployment.id, {
+      type: 'resolve-item',
+      itemId: 'backup',
+      resolution: 'done',
+      actor: 'U0DBA',
+      actorRoles: ['dba'],
+      at: 10,
+    });
+    await before.redis.quit();
+    connections.splice(connections.indexOf(before.redis), 1);
+
+    const after = replica(prefixHere);
+    const loaded = await after.store.load(started.deployment.id);
+    expect(loaded?.state.items.backup).toEqual({ status: 'done', by: 'U0DBA', at: 10 });
+    expect(loaded?.checklist.phases.map((phase) => phase.id)).toEqual(['prepare', 'ship']);
+    expect(await after.store.activeFor('checkout', 'production')).toBe(started.deployment.id);
+    const next = await after.service.execute(started.deployment.id, {
+      type: 'resolve-item',
+      itemId: 'tag',
+      resolution: 'done',
+      actor: 'U0A',
+      actorRoles: [],
+      at: 11,
+    });
+    expect(next.ok && next.state.currentPhase).toBe(1);
+  });
+
+  it('claims a Slack message once, and lets a stale claim be taken over', async () => {
+    const { store } = replica(uniquePrefix('claim'));
+    expect(await store.claimMessage('d1', 'card', 1_000)).toBe(true);
+    expect(await store.claimMessage('d1', 'card', 1_500)).toBe(false);
+    expect(await store.message('d1', 'card')).toBeUndefined();
+    expect(await store.claimMessage('d1', 'card', 1_000 + 61_000)).toBe(true);
+    await store.setMessage('d1', 'card', '123.456');
+    expect(await store.claimMessage('d1', 'card', 999_999_999)).toBe(false);
+    expect(await store.message('d1', 'card')).toBe('123.456');
+  });
+});
