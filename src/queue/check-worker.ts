@@ -1,0 +1,114 @@
+import { setMaxListeners } from 'node:events';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type CheckModules, type RunOptions, runCheck } from '../checks/runner.js';
+import type { CheckContext } from '../checks/types.js';
+import { findItem } from '../deployments/engine.js';
+import type { Catalogue, DeploymentService } from '../deployments/service.js';
+import type { DeploymentStore } from '../deployments/store.js';
+import type { Logger } from '../observability/logger.js';
+import { serializeError } from '../observability/logger.js';
+import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
+
+/**
+ * Runs checks from the `checks` queue: load the deployment, skip a run that is no longer current, say the
+ * check is running, run it, and hand the verdict to the engine like any other command. A worker killed
+ * mid-check loses its lock; BullMQ's stalled-job recovery gives the job to another worker, and the
+ * engine accepts only the first result for a run, so it lands once.
+ */
+
+export interface CheckWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  store: DeploymentStore;
+  deployments: DeploymentService;
+  catalogue: Catalogue;
+  modules: CheckModules;
+  logger: Logger;
+  kube?: CheckContext['kube'];
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal; a dead worker's job is recovered after about this long. */
+  lockDurationMs?: number;
+  run?: RunOptions;
+  /** Told when a run starts, so the thread can show "running" (the presenter). */
+  onStarted?: (job: CheckJob) => void;
+}
+
+export class CheckWorker {
+  readonly worker: Worker<CheckJob>;
+  private readonly shutdown = new AbortController();
+
+  constructor(private readonly options: CheckWorkerOptions) {
+    // Every running check listens for shutdown: as many listeners as the concurrency, which is fine.
+    setMaxListeners(0, this.shutdown.signal);
+    const lockDuration = options.lockDurationMs ?? 30_000;
+    this.worker = new Worker<CheckJob>(CHECKS_QUEUE, (job) => this.process(job), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 16,
+      lockDuration,
+      stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+      maxStalledCount: 2,
+    });
+    this.worker.on('failed', (job, error) => {
+      options.logger.error({ job: job?.id, err: serializeError(error) }, 'check job failed');
+    });
+    this.worker.on('error', (error) => {
+      options.logger.error({ err: serializeError(error) }, 'check worker error');
+    });
+  }
+
+  private async process(job: Job<CheckJob>): Promise<void> {
+    const { deploymentId, itemId, run } = job.data;
+    const { store, deployments, catalogue, logger } = this.options;
+    const loaded = await store.load(deploymentId);
+    const found = loaded && findItem(loaded.checklist, itemId);
+    const current = loaded?.state.items[itemId];
+    if (
+      !loaded ||
+      !found ||
+      found.item.kind !== 'check' ||
+      current?.status !== 'running' ||
+      current.run !== run
+    ) {
+      return; // superseded (re-run, override, abort) while it waited: nothing to do
+    }
+    await store.markCheckStarted(deploymentId, itemId, run);
+    this.options.onStarted?.(job.data);
+
+    const service = catalogue.services[loaded.state.service];
+    const result = await runCheck(
+      this.options.modules,
+      found.item.check,
+      {
+        namespace: service?.namespace ?? 'default',
+        ...(service?.prometheus_url ? { prometheusUrl: service.prometheus_url } : {}),
+        ...(service?.manifests_dir ? { manifestsDir: service.manifests_dir } : {}),
+        ...(this.options.kube ? { kube: this.options.kube } : {}),
+        now: Date.now,
+      },
+      { ...this.options.run, signal: this.shutdown.signal },
+    );
+    if (this.shutdown.signal.aborted) {
+      // Shutting down mid-check: give the job back rather than record a verdict we did not reach.
+      throw new Error('worker shut down before the check finished');
+    }
+    const outcome = await deployments.execute(deploymentId, { type: 'check-result', itemId, run, result });
+    await store.clearCheckStarted(deploymentId, itemId, run);
+    if (!outcome.ok && outcome.code !== 'unchanged') {
+      logger.warn({ deploymentId, itemId, run, code: outcome.code }, 'check result not recorded');
+    }
+  }
+
+  /** Stop taking jobs; let running checks finish (or, past `graceMs`, cancel them so their jobs are retried). */
+  async close(graceMs = 10_000): Promise<void> {
+    const closing = this.worker.close();
+    const timer = setTimeout(() => this.shutdown.abort(), graceMs);
+    try {
+      await closing;
+    } finally {
+      clearTimeout(timer);
+      await this.options.connection.quit().catch(() => this.options.connection.disconnect());
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CheckContext } from '../checks/types.js';
+import { BOT_ACTOR, isRollingBack, isTerminal } from '../deployments/model.js';
+import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
+import type { DeploymentStore } from '../deployments/store.js';
+import { evaluateTrigger } from '../guards/evaluate.js';
+import type { Logger } from '../observability/logger.js';
+import { serializeError } from '../observability/logger.js';
+
+/**
+ * Rollback triggers, evaluated on a schedule while new code takes traffic: one BullMQ job scheduler per
+ * deployment (its id names the deployment, so however many bots and workers run, each evaluation happens
+ * once), started when the guards are armed and removed when the deployment ends. A trigger that holds
+ * for its whole window rolls back (`auto: true`, through the engine, which accepts one rollback) or is
+ * reported once with a Roll back now button.
+ */
+
+export const GUARDS_QUEUE = 'guards';
+
+export interface GuardJob {
+  deploymentId: string;
+}
+
+export function guardSchedulerId(deploymentId: string): string {
+  return `guard.${deploymentId}`;
+}
+
+export class GuardQueue implements ChangeListener {
+  readonly queue: Queue<GuardJob>;
+
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.queue = new Queue<GuardJob>(GUARDS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
+    });
+  }
+
+  onChange(change: Change): void {
+    const { deployment, checklist } = change;
+    for (const event of change.events) {
+      if (event.type === 'guards.armed' && (checklist.rollback?.triggers.length ?? 0) > 0) {
+        void this.start(deployment.id, checklist.rollback?.evaluate_every ?? 30_000);
+      }
+    }
+    if (isTerminal(deployment) && deployment.guardsArmedAt !== undefined) void this.stop(deployment.id);
+  }
+
+  async start(deploymentId: string, everyMs: number): Promise<void> {
+    try {
+      await this.queue.upsertJobScheduler(
+        guardSchedulerId(deploymentId),
+        { every: everyMs },
+        { name: 'evaluate', data: { deploymentId } },
+      );
+    } catch (error) {
+      this.logger.error({ deploymentId, err: serializeError(error) }, 'could not schedule rollback triggers');
+    }
+  }
+
+  async stop(deploymentId: string): Promise<void> {
+    await this.queue.removeJobScheduler(guardSchedulerId(deploymentId)).catch((error: unknown) => {
+      this.logger.warn({ deploymentId, err: serializeError(error) }, 'could not remove trigger schedule');
+    });
+  }
+
+  /** After a restart: armed deployments have their schedule (upsert is idempotent). */
+  async reconcile(store: DeploymentStore): Promise<void> {
+    for (const id of await store.activeIds()) {
+      const loaded = await store.load(id);
+      if (
+        loaded?.state.guardsArmedAt !== undefined &&
+        (loaded.checklist.rollback?.triggers.length ?? 0) > 0
+      ) {
+        await this.start(id, loaded.checklist.rollback?.evaluate_every ?? 30_000);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
+
+export interface GuardWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  store: DeploymentStore;
+  deployments: DeploymentService;
+  catalogue: Catalogue;
+  queue: GuardQueue;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+export class GuardWorker {
+  readonly worker: Worker<GuardJob>;
+
+  constructor(private readonly options: GuardWorkerOptions) {
+    this.worker = new Worker<GuardJob>(GUARDS_QUEUE, (job) => this.evaluate(job), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: 8,
+    });
+    this.worker.on('error', (error) =>
+      options.logger.error({ err: serializeError(error) }, 'guard worker error'),
+    );
+  }
+
+  private async evaluate(job: Job<GuardJob>): Promise<void> {
+    const { store, deployments, catalogue, logger } = this.options;
+    const { deploymentId } = job.data;
+    const loaded = await store.load(deploymentId);
+    if (!loaded || isTerminal(loaded.state)) {
+      await this.options.queue.stop(deploymentId);
+      return;
+    }
+    const { state, checklist } = loaded;
+    const armedAt = state.guardsArmedAt;
+    if (armedAt === undefined || isRollingBack(state)) return;
+    const service = catalogue.services[state.service];
+    const breaches = await store.guardBreaches(deploymentId);
+    const now = Date.now();
+    for (const trigger of checklist.rollback?.triggers ?? []) {
+      const context: CheckContext = {
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        namespace: service?.namespace ?? 'default',
+        ...(service?.prometheus_url ? { prometheusUrl: service.prometheus_url } : {}),
+        now: () => now,
+      };
+      const verdict = await evaluateTrigger(trigger, context, { breachSince: breaches[trigger.id] });
+      if (verdict.breachSince !== breaches[trigger.id])
+        await store.setGuardBreach(deploymentId, trigger.id, verdict.breachSince);
+      if (verdict.unevaluated)
+        logger.warn(
+          { deploymentId, trigger: trigger.id, measured: verdict.measured },
+          'rollback trigger not evaluated',
+        );
+      // Only a window spent entirely under the new code counts.
+      const firing = verdict.firing && now - armedAt >= trigger.for;
+      if (firing && trigger.auto) {
+        const outcome = await deployments.execute(deploymentId, {
+          type: 'request-rollback',
+          actor: BOT_ACTOR,
+          actorRoles: [],
+          reason: `${trigger.title} (automatic rollback)`,
+          trigger: { id: trigger.id, title: trigger.title, measured: verdict.measured },
+          at: now,
+        });
+        if (outcome.ok)
+          logger.warn(
+            { deploymentId, trigger: trigger.id, measured: verdict.measured },
+            'rollback trigger fired: rolling back',
+          );
+        return; // one rollback is enough; the next evaluation sees it in progress
+      }
+      if (firing) {
+        await deployments.execute(deploymentId, {
+          type: 'guard-fired',
+          triggerId: trigger.id,
+          measured: verdict.measured,
+          at: now,
+        });
+      } else if (state.firedGuards?.[trigger.id] !== undefined && !verdict.unevaluated) {
+        await deployments.execute(deploymentId, { type: 'guard-cleared', triggerId: trigger.id, at: now });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.options.connection.quit().catch(() => this.options.connection.disconnect());
+  }
+}

@@ -1,0 +1,186 @@
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Change, ChangeListener, DeploymentService } from '../deployments/service.js';
+import type { DeploymentStore } from '../deployments/store.js';
+import type { Logger } from '../observability/logger.js';
+import { serializeError } from '../observability/logger.js';
+
+/**
+ * Timers as BullMQ delayed jobs, so they survive restarts of bots and workers: a watch window's end, a
+ * follow-up phase coming due, an escalation level. The job id names what it is for (deployment, item or
+ * phase or cause, run or chain and level), so a timer is set once however many processes see the change,
+ * and a timer that fires for something no longer current changes nothing (the engine checks).
+ */
+
+export const TIMERS_QUEUE = 'timers';
+
+export type TimerJob =
+  | { kind: 'wait'; deploymentId: string; itemId: string; run: number }
+  /** A follow-up phase is due. */
+  | { kind: 'follow-up'; deploymentId: string; phaseId: string }
+  /** An escalation level is due. */
+  | { kind: 'escalate'; deploymentId: string; key: string; chain: number; level: number };
+
+function timerJobId(job: TimerJob): string {
+  switch (job.kind) {
+    case 'wait':
+      return `${job.deploymentId}.wait.${job.itemId}.${job.run}`;
+    case 'follow-up':
+      return `${job.deploymentId}.follow-up.${job.phaseId}`;
+    case 'escalate':
+      return escalationJobId(job.deploymentId, job.key, job.chain, job.level);
+  }
+}
+
+/** Cause keys have ':' (`phase:<id>`), which BullMQ job ids may not contain. */
+function escalationJobId(deploymentId: string, key: string, chain: number, level: number): string {
+  return `${deploymentId}.escalate.${key.replaceAll(':', '~')}.${chain}.${level}`;
+}
+
+export class TimerQueue implements ChangeListener {
+  readonly queue: Queue<TimerJob>;
+
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.queue = new Queue<TimerJob>(TIMERS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: { count: 1_000 },
+        removeOnFail: { age: 24 * 3_600 },
+      },
+    });
+  }
+
+  onChange(change: Change): void {
+    const deploymentId = change.deployment.id;
+    for (const event of change.events) {
+      switch (event.type) {
+        case 'wait.started':
+          void this.set({ kind: 'wait', deploymentId, itemId: event.itemId, run: event.run }, event.until);
+          break;
+        case 'phase.scheduled':
+          void this.set({ kind: 'follow-up', deploymentId, phaseId: event.phaseId }, event.dueAt);
+          break;
+        case 'escalation.started':
+          void this.set(
+            { kind: 'escalate', deploymentId, key: event.key, chain: event.chain, level: 1 },
+            event.firstAt,
+          );
+          break;
+        case 'escalation.level':
+          if (event.nextAt !== undefined) {
+            const next = {
+              kind: 'escalate' as const,
+              deploymentId,
+              key: event.key,
+              chain: event.chain,
+              level: event.level + 1,
+            };
+            void this.set(next, event.nextAt);
+          }
+          break;
+        case 'escalation.acknowledged':
+        case 'escalation.resolved':
+          // The chain is over: its remaining levels need not wait in Redis (the engine would ignore them).
+          void this.cancelEscalation(
+            deploymentId,
+            event.key,
+            event.chain,
+            change.deployment.escalationLevels?.length ?? 0,
+          );
+          break;
+      }
+    }
+  }
+
+  private async cancelEscalation(
+    deploymentId: string,
+    key: string,
+    chain: number,
+    levels: number,
+  ): Promise<void> {
+    for (let level = 1; level <= levels; level++) {
+      await this.queue.remove(escalationJobId(deploymentId, key, chain, level)).catch(() => 0);
+    }
+  }
+
+  async set(job: TimerJob, at: number): Promise<void> {
+    try {
+      await this.queue.add(job.kind, job, {
+        jobId: timerJobId(job),
+        delay: Math.max(0, at - this.now()),
+      });
+    } catch (error) {
+      // The watch window stays open; reconcile() sets the timer again on the next start.
+      this.logger.error({ ...job, err: serializeError(error) }, 'could not set timer');
+    }
+  }
+
+  /** After a restart: every running watch window has its timer (a no-op where it exists). */
+  async reconcile(store: DeploymentStore): Promise<void> {
+    for (const id of await store.activeIds()) {
+      const loaded = await store.load(id);
+      if (!loaded) continue;
+      const scale = loaded.state.timeScale ?? 1;
+      for (const phase of loaded.checklist.phases) {
+        for (const item of phase.items) {
+          const state = loaded.state.items[item.id];
+          if (item.kind !== 'wait' || state?.status !== 'running' || !state.run) continue;
+          const until = (state.at ?? this.now()) + Math.round(item.wait.duration * scale);
+          await this.set({ kind: 'wait', deploymentId: id, itemId: item.id, run: state.run }, until);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
+
+/** Fires timers: each becomes a command through the engine, which ignores the ones no longer current. */
+export class TimerWorker {
+  readonly worker: Worker<TimerJob>;
+
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+    private readonly deployments: DeploymentService,
+    private readonly logger: Logger,
+  ) {
+    this.worker = new Worker<TimerJob>(TIMERS_QUEUE, (job) => this.fire(job), {
+      connection,
+      prefix,
+      concurrency: 8,
+    });
+    this.worker.on('error', (error) => logger.error({ err: serializeError(error) }, 'timer worker error'));
+  }
+
+  private async fire(job: Job<TimerJob>): Promise<void> {
+    const timer = job.data;
+    const at = Date.now();
+    const command =
+      timer.kind === 'wait'
+        ? ({ type: 'wait-elapsed', itemId: timer.itemId, run: timer.run, at } as const)
+        : timer.kind === 'follow-up'
+          ? ({ type: 'open-follow-up', phaseId: timer.phaseId, at } as const)
+          : ({ type: 'escalate', key: timer.key, chain: timer.chain, level: timer.level, at } as const);
+    const outcome = await this.deployments.execute(timer.deploymentId, command);
+    if (!outcome.ok && outcome.code !== 'unchanged' && outcome.code !== 'not_active') {
+      this.logger.warn({ ...timer, code: outcome.code }, 'timer not applied');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
