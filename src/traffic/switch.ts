@@ -1,0 +1,90 @@
+import { isConflict, lookAfterFailure, mayHaveApplied, type Requests, trafficError } from './kube.js';
+import { type TrafficChange, TrafficError, type TrafficState } from './types.js';
+
+/**
+ * Read, write, read back, verify — the loop every traffic switch runs. A strategy supplies how to read
+ * its object, what state it shows, whether it shows the target, and one write that carries the
+ * resourceVersion it read, so a concurrent change fails the write (409) instead of being overwritten;
+ * then we re-read and try again, a few times with a small backoff.
+ */
+
+export interface Switch<O, T> {
+  /** "Service production/api-gateway": used in every message. */
+  subject: string;
+  read(signal: AbortSignal | undefined): Promise<O>;
+  state(object: O): TrafficState;
+  /** Why this object cannot take the target, or undefined when it can. */
+  problem(object: O, target: T): string | undefined;
+  /** Whether the object already shows exactly the target. */
+  reached(object: O, target: T): boolean;
+  /** One write, with the read resourceVersion as precondition. */
+  write(object: O, target: T, signal: AbortSignal | undefined): Promise<void>;
+  /** The target in words, for mismatch messages: "canary 50%". */
+  wanted(target: T): string;
+}
+
+export async function switchTraffic<O, T>(
+  requests: Requests,
+  change: Switch<O, T>,
+  target: T,
+  signal: AbortSignal | undefined,
+): Promise<TrafficChange> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const look = async () => {
+    const object = await lookAfterFailure(signal, change.read);
+    return object && change.state(object);
+  };
+  let attempts = 0;
+  for (;;) {
+    const object = await readOrFail(change, signal, 'read');
+    const before = change.state(object);
+    const problem = change.problem(object, target);
+    if (problem) throw new TrafficError('invalid', problem, { state: before });
+    if (change.reached(object, target)) return { before, after: before, attempts, durationMs: elapsed() };
+
+    attempts++;
+    try {
+      await change.write(object, target, signal);
+    } catch (error) {
+      if (isConflict(error)) {
+        if (attempts < requests.options.maxAttempts) {
+          await requests.pause(requests.backoff(attempts), signal).catch((stopped: unknown) => {
+            throw trafficError(stopped, change.subject, 'patch', before);
+          });
+          continue;
+        }
+        throw new TrafficError(
+          'conflict',
+          `${change.subject} kept changing while we wrote it: ${attempts} writes answered 409 Conflict`,
+          { state: (await look()) ?? before, cause: error },
+        );
+      }
+      // A refusal (403, 404, 422) stored nothing; a timeout or 5xx may have: look before saying what is live.
+      const state = mayHaveApplied(error) ? await look() : before;
+      throw trafficError(error, change.subject, 'patch', state);
+    }
+
+    const readBack = await readOrFail(change, signal, 'read back');
+    const after = change.state(readBack);
+    if (!change.reached(readBack, target))
+      throw new TrafficError(
+        'mismatch',
+        `asked for ${change.wanted(target)}, but ${change.subject} reads back ${after.description}`,
+        { state: after },
+      );
+    return { before, after, attempts, durationMs: elapsed() };
+  }
+}
+
+async function readOrFail<O, T>(
+  change: Switch<O, T>,
+  signal: AbortSignal | undefined,
+  doing: string,
+): Promise<O> {
+  try {
+    return await change.read(signal);
+  } catch (error) {
+    throw trafficError(error, change.subject, doing);
+  }
+}
