@@ -1,0 +1,34 @@
+/** Names shared by the renderer (which puts them on buttons) and the listeners (which match them). */
+export const ACTION = {
+  itemDone: 'item.done',
+  itemSkip: 'item.skip',
+  itemNotApplicable: 'item.na',
+  itemDetails: 'item.details',
+  itemReopen: 'item.reopen',
+  itemWithdraw: 'item.withdraw',
+  phaseDetails: 'phase.details',
+  /** The overflow menu on a check row: value `rerun|override|details` + `|<deployment>|<item>`. */
+  checkMenu: 'check.menu',
+  checkRerun: 'check.rerun',
+  checkOverride: 'check.override',
+  trafficShift: 'traffic.shift',
+  escalationAcknowledge: 'escalation.ack',
+  deploymentRollback: 'deployment.rollback',
+  deploymentPause: 'deployment.pause',
+  deploymentResume: 'deployment.resume',
+  deploymentAbort: 'deployment.abort',
+} as const;
+
+export const VIEW = {
+  skipItem: 'item.skip.modal',
+  overrideCheck: 'check.override.modal',
+  rollback: 'deployment.rollback.modal',
+  confirmTraffic: 'traffic.confirm.modal',
+  abortDeployment: 'deployment.abort.modal',
+} as const;
+
+/** Block and action ids inside modals, for reading `view.state.values`. */
+export const FIELD = {
+  reasonBlock: 'reason',
+  reasonInput: 'reason.input',
+} as const;

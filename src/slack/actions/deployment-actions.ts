@@ -1,0 +1,85 @@
+import type { BlockAction, ButtonAction } from '@slack/bolt';
+import { maySteer } from '../../deployments/engine.js';
+import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { type SlackContext, tellUser } from '../context.js';
+import type { InteractionRouter } from '../router.js';
+import { openModal, readClick } from './item-actions.js';
+import { type ModalOrigin, readModalMetadata, readReason, reasonModal } from './modals.js';
+
+/** Buttons on the status card. Abort asks for a reason in a modal, which doubles as the confirmation. */
+export function registerDeploymentActions(app: InteractionRouter, context: SlackContext): void {
+  app.action<BlockAction<ButtonAction>>(ACTION.deploymentAbort, async ({ ack, body, action, client }) => {
+    await ack();
+    const click = readClick(body, action);
+    if (!click) return;
+    const loaded = await context.store.load(click.deploymentId);
+    if (!loaded) return;
+    const roles = await context.roles.rolesOf(click.user);
+    if (!maySteer(loaded.state, click.user, roles)) {
+      await tellUser(
+        client,
+        context,
+        click,
+        `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can abort this deployment.`,
+      );
+      return;
+    }
+    await openModal(
+      client,
+      context,
+      click,
+      abortModal(`${loaded.state.service} ${loaded.state.version}`, click),
+    );
+  });
+
+  // Anyone who sees the call may take it: the record says who.
+  app.action<BlockAction<ButtonAction>>(
+    ACTION.escalationAcknowledge,
+    async ({ ack, body, action, client }) => {
+      await ack();
+      const click = readClick(body, action);
+      if (!click) return;
+      const result = await context.deployments.execute(click.deploymentId, {
+        type: 'acknowledge-escalation',
+        key: click.target,
+        actor: click.user,
+        at: Date.now(),
+      });
+      if (!result.ok) await tellUser(client, context, click, result.message);
+    },
+  );
+
+  app.view(VIEW.abortDeployment, async ({ ack, view, body, client }) => {
+    const reason = readReason(view);
+    if (!reason) {
+      await ack({
+        response_action: 'errors',
+        errors: { [FIELD.reasonBlock]: 'Say why the deployment is aborted.' },
+      });
+      return;
+    }
+    await ack();
+    const origin = readModalMetadata(view);
+    if (!origin) return;
+    const roles = await context.roles.rolesOf(body.user.id);
+    const result = await context.deployments.execute(origin.deploymentId, {
+      type: 'abort',
+      actor: body.user.id,
+      actorRoles: roles,
+      reason,
+      at: Date.now(),
+    });
+    if (!result.ok) await tellUser(client, context, { ...origin, user: body.user.id }, result.message);
+  });
+}
+
+function abortModal(what: string, click: ModalOrigin) {
+  return reasonModal({
+    callbackId: VIEW.abortDeployment,
+    title: 'Abort deployment',
+    submit: 'Abort',
+    prompt: `Abort *${what}*? The checklist stops here and the lock is released. Traffic is not changed.`,
+    placeholder: 'e.g. wrong build tagged',
+    metadata: click,
+  });
+}

@@ -1,0 +1,189 @@
+import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
+import type { Command } from '../../deployments/engine.js';
+import { maySteer } from '../../deployments/engine.js';
+import { isRollingBack } from '../../deployments/model.js';
+import { serializeError } from '../../observability/logger.js';
+import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { parseTarget } from '../commands/parse.js';
+import { type SlackContext, tellUser } from '../context.js';
+import { truncate } from '../render/format.js';
+import { describeTarget } from '../render/operations.js';
+import type { InteractionRouter } from '../router.js';
+import { type Click, openModal, readClick } from './item-actions.js';
+import { type ModalOrigin, readModalMetadata, readReason, reasonModal } from './modals.js';
+
+/**
+ * Traffic and rollback from Slack: the Shift button on a traffic step, Roll back… on the card (and on a
+ * fired trigger or a failed rollback), Pause / Resume. Everything dangerous asks first — a modal with a
+ * reason for a rollback, a confirmation for full traffic or a slot switch — and every refusal is private.
+ */
+export function registerOperationActions(app: InteractionRouter, context: SlackContext): void {
+  app.action<BlockAction<ButtonAction>>(ACTION.trafficShift, async ({ ack, body, action, client }) => {
+    await ack();
+    const click = readClick(body, action);
+    if (!click) return;
+    await run(context, client, click, async (roles) => ({
+      type: 'request-traffic',
+      itemId: click.target,
+      actor: click.user,
+      actorRoles: roles,
+      at: Date.now(),
+    }));
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.deploymentRollback, async ({ ack, body, action, client }) => {
+    await ack();
+    const click = readClick(body, action);
+    if (click) await askRollback(context, client, click);
+  });
+
+  for (const [actionId, type] of [
+    [ACTION.deploymentPause, 'pause'],
+    [ACTION.deploymentResume, 'resume'],
+  ] as const) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, client }) => {
+      await ack();
+      const click = readClick(body, action);
+      if (click)
+        await run(context, client, click, async (roles) => ({
+          type,
+          actor: click.user,
+          actorRoles: roles,
+          at: Date.now(),
+        }));
+    });
+  }
+
+  app.view(VIEW.rollback, async ({ ack, view, body, client }) => {
+    const reason = readReason(view);
+    if (!reason) {
+      await ack({
+        response_action: 'errors',
+        errors: { [FIELD.reasonBlock]: 'Say why you roll back (it goes into the report).' },
+      });
+      return;
+    }
+    await ack();
+    const origin = readModalMetadata(view);
+    if (!origin) return;
+    const click = { ...origin, user: body.user.id };
+    await run(context, client, click, async (roles) => ({
+      type: 'request-rollback',
+      actor: body.user.id,
+      actorRoles: roles,
+      reason,
+      at: Date.now(),
+    }));
+  });
+
+  app.view(VIEW.confirmTraffic, async ({ ack, view, body, client }) => {
+    await ack();
+    const origin = readModalMetadata(view);
+    const target = origin && parseTarget(origin.target);
+    if (!origin || !target) return;
+    await run(context, client, { ...origin, user: body.user.id }, async (roles) => ({
+      type: 'request-traffic',
+      target,
+      actor: body.user.id,
+      actorRoles: roles,
+      at: Date.now(),
+    }));
+  });
+}
+
+/** Runs a command as the clicking person; anything refused is explained to them alone. */
+async function run(
+  context: SlackContext,
+  client: webApi.WebClient,
+  click: Pick<Click, 'user' | 'channel' | 'threadTs' | 'deploymentId'>,
+  build: (roles: string[]) => Promise<Command>,
+): Promise<void> {
+  try {
+    const roles = await context.roles.rolesOf(click.user);
+    const result = await context.deployments.execute(click.deploymentId, await build(roles));
+    if (!result.ok) await tellUser(client, context, click, result.message);
+  } catch (error) {
+    context.logger.error(
+      { deploymentId: click.deploymentId, err: serializeError(error) },
+      'operation request failed',
+    );
+    await tellUser(
+      client,
+      context,
+      click,
+      'That could not be recorded (Flightdeck could not reach its store). Nothing changed; try again.',
+    );
+  }
+}
+
+/** Asks for a reason before rolling back; refuses first if the person may not. */
+export async function askRollback(
+  context: SlackContext,
+  client: webApi.WebClient,
+  click: Click,
+  suggested?: string,
+): Promise<void> {
+  const loaded = await context.store.load(click.deploymentId);
+  if (!loaded) return;
+  const roles = await context.roles.rolesOf(click.user);
+  if (!maySteer(loaded.state, click.user, roles)) {
+    await tellUser(
+      client,
+      context,
+      click,
+      `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can roll back this deployment.`,
+    );
+    return;
+  }
+  if (isRollingBack(loaded.state)) {
+    await tellUser(client, context, click, 'A rollback is already in progress.');
+    return;
+  }
+  const where = loaded.state.traffic?.initial?.description;
+  const view = reasonModal({
+    callbackId: VIEW.rollback,
+    title: 'Roll back',
+    submit: 'Roll back',
+    prompt: truncate(
+      `Roll back *${loaded.state.service} ${loaded.state.version}*${where ? ` to “${where}”` : ''}? Traffic moves back and the deployment ends as rolled back.`,
+      3000,
+    ),
+    placeholder: 'e.g. checkout errors up since the 50% step',
+    metadata: {
+      channel: click.channel,
+      deploymentId: click.deploymentId,
+      target: 'rollback',
+      ...(click.threadTs ? { threadTs: click.threadTs } : {}),
+    },
+    ...(suggested ? { initial: suggested } : {}),
+  });
+  await openModal(client, context, click, view);
+}
+
+/** The confirmation for a `/deploy traffic` that sends every user to the new version. */
+export function trafficConfirmModal(
+  origin: ModalOrigin & { target: string },
+  what: string,
+): webApi.ViewsOpenArguments['view'] {
+  const target = parseTarget(origin.target);
+  return {
+    type: 'modal',
+    callback_id: VIEW.confirmTraffic,
+    title: { type: 'plain_text', text: 'Move all traffic?' },
+    submit: { type: 'plain_text', text: 'Shift traffic' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify(origin),
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: truncate(
+            `Shift *${what}* to ${target ? describeTarget(target) : origin.target}? Every user will hit the new version; the rollback triggers stay armed.`,
+            3000,
+          ),
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,284 @@
+import type { App, RespondFn, webApi } from '@slack/bolt';
+import { maySteer } from '../../deployments/engine.js';
+import { BOT_ACTOR } from '../../deployments/model.js';
+import type { LoadedDeployment } from '../../deployments/store.js';
+import { serializeError } from '../../observability/logger.js';
+import { openModal } from '../actions/item-actions.js';
+import { askRollback, trafficConfirmModal } from '../actions/operation-actions.js';
+import { type SlackContext, threadLink } from '../context.js';
+import { DEPLOYMENT_STATE_LABEL, escapeText, mention, slackDateTime } from '../render/format.js';
+import { describeTarget } from '../render/operations.js';
+import { itemCounts } from '../render/status-card.js';
+import { type DeployRequest, parseDeployCommand, USAGE } from './parse.js';
+
+/**
+ * `/deploy`: parse and answer mistakes inside the acknowledgement (no I/O before `ack()`), then do the
+ * slow part — Redis, Slack posts, role lookups — after it.
+ */
+export function registerDeployCommand(app: App, context: SlackContext): void {
+  app.command('/deploy', async ({ command, ack, respond, client }) => {
+    const request = parseDeployCommand(command.text);
+    switch (request.type) {
+      case 'help':
+        await ack({ response_type: 'ephemeral', text: USAGE });
+        return;
+      case 'invalid':
+        await ack({ response_type: 'ephemeral', text: `${request.message}\n\n${USAGE}` });
+        return;
+      case 'start': {
+        const resolved = context.deployments.resolveStart(request);
+        if (!resolved.ok) {
+          await ack({ response_type: 'ephemeral', text: `${resolved.message}\n\n${USAGE}` });
+          return;
+        }
+        await ack({ response_type: 'ephemeral', text: `Starting ${request.service} ${request.version}…` });
+        await answering(context, respond, `start ${request.service} ${request.version}`, () =>
+          start(context, client, respond, { ...request, actor: command.user_id }),
+        );
+        return;
+      }
+      case 'status':
+        await ack();
+        await answering(context, respond, 'status', async () => {
+          await respond({ response_type: 'ephemeral', text: await status(context, client, request.service) });
+        });
+        return;
+      case 'traffic':
+      case 'rollback':
+      case 'pause':
+      case 'resume':
+        await ack();
+        await answering(context, respond, `${request.type} ${request.service}`, () =>
+          operate(context, client, respond, request, {
+            user: command.user_id,
+            channel: command.channel_id,
+            triggerId: command.trigger_id,
+          }),
+        );
+        return;
+      case 'abort':
+        await ack();
+        await answering(context, respond, `abort ${request.service}`, () =>
+          abortByCommand(context, respond, command.user_id, request.service, request.reason),
+        );
+        return;
+    }
+  });
+}
+
+/** Runs the slow part of a command; if it fails (Redis down, Slack error), the person is told, not left waiting. */
+async function answering(
+  context: SlackContext,
+  respond: RespondFn,
+  what: string,
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    context.logger.error({ command: what, err: serializeError(error) }, '/deploy failed');
+    await respond({
+      response_type: 'ephemeral',
+      text: `Flightdeck could not finish \`${what}\` (${(error as Error).message}). Check /deploy status before trying again.`,
+    }).catch(() => undefined);
+  }
+}
+
+async function start(
+  context: SlackContext,
+  client: webApi.WebClient,
+  respond: RespondFn,
+  request: { service: string; version: string; checklistId?: string; actor: string },
+): Promise<void> {
+  const service = context.catalogue.services[request.service];
+  if (service && service.deployers.length > 0) {
+    const roles = await context.roles.rolesOf(request.actor);
+    if (!service.deployers.some((role) => roles.includes(role))) {
+      await respond({
+        response_type: 'ephemeral',
+        text: `Only the *${service.deployers.join('*, *')}* role can start ${request.service} deployments. Nothing was started.`,
+      });
+      return;
+    }
+  }
+  const result = await context.deployments.start(request);
+  if (!result.ok) {
+    if (result.code === 'locked') {
+      const active = await context.store.load(result.activeId);
+      const link = await threadLink(client, context, result.activeId);
+      const who = active
+        ? ` started by ${mention(active.state.requestedBy)} ${slackDateTime(active.state.createdAt)} (${active.state.version})`
+        : '';
+      await respond({
+        response_type: 'ephemeral',
+        text: `${result.message}${who}. ${link ? `<${link}|Open its thread>` : `Deployment \`${result.activeId}\``}. Finish or abort it first.`,
+      });
+      return;
+    }
+    await respond({ response_type: 'ephemeral', text: result.message });
+    return;
+  }
+
+  const posted = await context.presenter.started(result.deployment.id);
+  if (!posted.ok) {
+    // Without a thread nobody can walk the checklist: undo the start so the lock is free again.
+    await context.deployments.execute(result.deployment.id, {
+      type: 'abort',
+      actor: BOT_ACTOR,
+      actorRoles: [],
+      reason: `could not post in <#${result.deployment.channel}>: ${posted.error}`,
+      at: Date.now(),
+    });
+    const hint =
+      posted.error === 'not_in_channel' || posted.error === 'channel_not_found'
+        ? ' Invite the bot with `/invite @Flightdeck` and try again.'
+        : '';
+    await respond({
+      response_type: 'ephemeral',
+      text: `Could not post in <#${result.deployment.channel}> (${posted.error}), so nothing was started.${hint}`,
+    });
+    return;
+  }
+  const link = await threadLink(client, context, result.deployment.id);
+  await respond({
+    response_type: 'ephemeral',
+    text: `Started ${request.service} ${request.version} (\`${result.deployment.id}\`) in <#${result.deployment.channel}>.${link ? ` <${link}|Open the thread>` : ''}`,
+  });
+}
+
+async function status(
+  context: SlackContext,
+  client: webApi.WebClient,
+  serviceName?: string,
+): Promise<string> {
+  if (serviceName) {
+    const service = context.catalogue.services[serviceName];
+    if (!service) return `No service "${serviceName}" in flightdeck.yaml.`;
+    const id =
+      (await context.store.activeFor(serviceName, service.environment)) ??
+      (await context.store.history(serviceName, 1))[0];
+    if (!id) return `${serviceName} has no deployments yet.`;
+    const loaded = await context.store.load(id);
+    return loaded
+      ? statusLine(loaded, await threadLink(client, context, id))
+      : `Deployment \`${id}\` is gone.`;
+  }
+  const ids = await context.store.activeIds();
+  if (ids.length === 0) return 'No active deployments.';
+  const lines: string[] = [];
+  for (const id of ids.slice(0, 30)) {
+    const loaded = await context.store.load(id);
+    if (loaded) lines.push(statusLine(loaded, await threadLink(client, context, id)));
+  }
+  const more = ids.length > 30 ? `\n…and ${ids.length - 30} more` : '';
+  return `*Active deployments (${ids.length})*\n${lines.join('\n')}${more}`;
+}
+
+function statusLine({ state, checklist }: LoadedDeployment, link: string | undefined): string {
+  const counts = itemCounts(state, checklist);
+  const phase = checklist.phases[state.currentPhase];
+  const where =
+    state.status === 'active' || state.status === 'paused'
+      ? ` · phase ${state.currentPhase + 1}/${checklist.phases.length} ${escapeText(phase?.title ?? '')}`
+      : '';
+  const thread = link ? ` · <${link}|thread>` : '';
+  return `• *${escapeText(state.service)}* \`${escapeText(state.version)}\` → ${state.environment} — ${DEPLOYMENT_STATE_LABEL[state.status]}${where} · ${counts.resolved}/${counts.total} items · by ${mention(state.requestedBy)} ${slackDateTime(state.createdAt)}${thread}`;
+}
+
+async function abortByCommand(
+  context: SlackContext,
+  respond: RespondFn,
+  actor: string,
+  serviceName: string,
+  reason: string,
+): Promise<void> {
+  const service = context.catalogue.services[serviceName];
+  const id = service ? await context.store.activeFor(serviceName, service.environment) : undefined;
+  if (!id) {
+    await respond({ response_type: 'ephemeral', text: `${serviceName} has no active deployment.` });
+    return;
+  }
+  const roles = await context.roles.rolesOf(actor);
+  const result = await context.deployments.execute(id, {
+    type: 'abort',
+    actor,
+    actorRoles: roles,
+    reason,
+    at: Date.now(),
+  });
+  await respond({
+    response_type: 'ephemeral',
+    text: result.ok ? `Aborted ${serviceName} (\`${id}\`).` : result.message,
+  });
+}
+
+/** `/deploy traffic|rollback|pause|resume <service>`: on the service's active deployment. */
+async function operate(
+  context: SlackContext,
+  client: webApi.WebClient,
+  respond: RespondFn,
+  request: Extract<DeployRequest, { type: 'traffic' | 'rollback' | 'pause' | 'resume' }>,
+  who: { user: string; channel: string; triggerId: string },
+): Promise<void> {
+  const service = context.catalogue.services[request.service];
+  let id = service ? await context.store.activeFor(request.service, service.environment) : undefined;
+  if (!id && service && request.type === 'rollback') {
+    // After promotion: the service's last deployment, if it completed, can still be rolled back.
+    const last = (await context.store.history(request.service, 1))[0];
+    const loaded = last ? await context.store.load(last) : undefined;
+    if (loaded?.state.status === 'completed') id = last;
+  }
+  if (!id || !service) {
+    await respond({
+      response_type: 'ephemeral',
+      text: `${request.service} has no ${request.type === 'rollback' ? 'active or just-completed' : 'active'} deployment.`,
+    });
+    return;
+  }
+  const click = {
+    user: who.user,
+    channel: who.channel,
+    triggerId: who.triggerId,
+    deploymentId: id,
+    target: request.type,
+  };
+  if (request.type === 'rollback') {
+    // A modal asks for (or confirms) the reason: a rollback is never one typo away.
+    await askRollback(context, client, click, request.reason);
+    return;
+  }
+  const roles = await context.roles.rolesOf(who.user);
+  if (request.type === 'traffic') {
+    const target = request.target;
+    if ('slot' in target || target.weight === 100) {
+      const loaded = await context.store.load(id);
+      if (loaded && !maySteer(loaded.state, who.user, roles)) {
+        await respond({
+          response_type: 'ephemeral',
+          text: `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can shift traffic for ${request.service}. Nothing changed.`,
+        });
+        return;
+      }
+      const what = `${request.service}`;
+      const origin = {
+        channel: who.channel,
+        deploymentId: id,
+        target: 'slot' in target ? target.slot : String(target.weight),
+      };
+      await openModal(client, context, click, trafficConfirmModal(origin, what));
+      return;
+    }
+  }
+  const at = Date.now();
+  const result = await context.deployments.execute(
+    id,
+    request.type === 'traffic'
+      ? { type: 'request-traffic', target: request.target, actor: who.user, actorRoles: roles, at }
+      : { type: request.type, actor: who.user, actorRoles: roles, at },
+  );
+  const done =
+    request.type === 'traffic'
+      ? `Shifting ${request.service} to ${describeTarget(request.target)}; the thread shows the result.`
+      : `${request.type === 'pause' ? 'Paused' : 'Resumed'} ${request.service} (\`${id}\`).`;
+  await respond({ response_type: 'ephemeral', text: result.ok ? done : result.message });
+}

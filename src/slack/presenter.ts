@@ -1,0 +1,581 @@
+import type { webApi } from '@slack/bolt';
+import type { Checklist, Item } from '../checklists/schema.js';
+import { findItem, ownerRole } from '../deployments/engine.js';
+import { type Deployment, isResolved } from '../deployments/model.js';
+import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
+import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
+import { splitKey } from '../escalations/describe.js';
+import type { Logger } from '../observability/logger.js';
+import { serializeError } from '../observability/logger.js';
+import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
+import { escalationMessageKey, parseEscalationMessageKey, renderEscalation } from './render/escalation.js';
+import { mention, type SlackMessage } from './render/format.js';
+import {
+  guardAlertKey,
+  parseGuardAlertKey,
+  parseRollbackMessageKey,
+  renderGuardAlert,
+  renderRollback,
+  renderTrafficFailure,
+  rollbackMessageKey,
+  trafficFailureKey,
+} from './render/operations.js';
+import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
+import { CARD_KEY, renderStatusCard } from './render/status-card.js';
+import { renderSummary, SUMMARY_KEY } from './render/summary.js';
+import { DEFAULT_UPDATE_BUDGET, UpdateScheduler } from './update-scheduler.js';
+
+/**
+ * Keeps Slack showing what Redis holds. New things (the status card, a phase's messages, the summary,
+ * failure replies) are posted once, claimed in Redis so two replicas never both post. Changes to existing
+ * messages go through the UpdateScheduler: each message at most once a second, the workspace within a
+ * chat.update budget, and every update renders the newest state from Redis when it is sent — so a burst
+ * never loses its last change and never floods Slack.
+ */
+
+export interface PresenterOptions {
+  /** Per message: the least time between two updates (default 1 s). */
+  minUpdateIntervalMs?: number;
+  /** Across the workspace: sustained updates per second and burst (defaults 2/s, 20). */
+  updatesPerSecond?: number;
+  updateBurst?: number;
+  /** Mentions that notify a role's people (failure replies, alerts); undefined for a role not defined. */
+  mentions?: (role: string) => string | undefined;
+}
+
+type StartOutcome = { ok: true; ts: string } | { ok: false; error: string };
+
+export class SlackPresenter implements ChangeListener {
+  private readonly updates: UpdateScheduler;
+  /** Per-deployment chain of posts, so a thread's messages appear in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly starts = new Map<string, Promise<StartOutcome>>();
+
+  constructor(
+    private readonly client: webApi.WebClient,
+    private readonly store: DeploymentStore,
+    private readonly catalogue: Catalogue,
+    private readonly logger: Logger,
+    options: PresenterOptions = {},
+  ) {
+    this.updates = new UpdateScheduler(
+      {
+        intervalMs: options.minUpdateIntervalMs ?? DEFAULT_UPDATE_BUDGET.intervalMs,
+        perSecond: options.updatesPerSecond ?? DEFAULT_UPDATE_BUDGET.perSecond,
+        burst: options.updateBurst ?? DEFAULT_UPDATE_BUDGET.burst,
+      },
+      (slot) => {
+        const bar = slot.indexOf('|');
+        return this.update(slot.slice(0, bar), slot.slice(bar + 1));
+      },
+    );
+    const mentions = options.mentions ?? (() => undefined);
+    this.mentions = (role) => mentions(role) ?? `*${role}*`;
+    this.mentionsIfDefined = mentions;
+  }
+
+  private readonly mentions: (role: string) => string;
+  private readonly mentionsIfDefined: (role: string) => string | undefined;
+
+  onChange(change: Change): void {
+    const id = change.deployment.id;
+    const started = change.events.some((event) => event.type === 'deployment.started');
+    let outcome: StartOutcome | undefined;
+    const run = this.enqueue(id, async () => {
+      outcome = await this.apply(change);
+    });
+    if (started)
+      this.starts.set(
+        id,
+        run.then(() => outcome ?? { ok: false, error: 'not posted' }),
+      );
+  }
+
+  /** Resolves once a new deployment's status card is posted (or could not be). */
+  async started(deploymentId: string): Promise<StartOutcome> {
+    const outcome = (await this.starts.get(deploymentId)) ?? { ok: false, error: 'unknown deployment' };
+    this.starts.delete(deploymentId);
+    return outcome;
+  }
+
+  /** Waits until every post and update queued so far has been sent (tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const waiting = [...this.queues.values()];
+      await Promise.allSettled(waiting);
+      await this.updates.idle();
+      if (this.queues.size === 0 && this.updates.waiting === 0) return;
+    }
+  }
+
+  /** After a restart: post what is missing and refresh everything for active deployments. */
+  async reconcile(): Promise<void> {
+    for (const id of await this.store.activeIds()) {
+      const loaded = await this.store.load(id);
+      if (!loaded) continue;
+      await this.enqueue(id, async () => {
+        const card = await this.ensureCard(loaded);
+        if (!card.ok) return;
+        for (
+          let index = 0;
+          index <= Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
+          index++
+        ) {
+          await this.ensurePhase(loaded, index);
+        }
+      });
+      this.markDirty(loaded.state, loaded.checklist, 'all');
+    }
+  }
+
+  private enqueue(id: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(work).catch((error) => {
+      this.logger.error({ deploymentId: id, err: serializeError(error) }, 'slack presentation failed');
+    });
+    this.queues.set(id, next);
+    void next.then(() => {
+      if (this.queues.get(id) === next) this.queues.delete(id);
+    });
+    return next;
+  }
+
+  private async apply(change: Change): Promise<StartOutcome | undefined> {
+    const { deployment, checklist } = change;
+    let outcome: StartOutcome | undefined;
+    let loaded: LoadedDeployment = { state: deployment, checklist, rev: 0 };
+    for (const event of change.events) {
+      switch (event.type) {
+        case 'deployment.started':
+          outcome = await this.ensureCard(loaded);
+          if (!outcome.ok) return outcome;
+          break;
+        case 'phase.opened': {
+          // Render from the newest state: the phase may have moved on while earlier posts were queued.
+          loaded = (await this.store.load(deployment.id)) ?? loaded;
+          const index = checklist.phases.findIndex((phase) => phase.id === event.phaseId);
+          if (index >= 0) await this.ensurePhase(loaded, index);
+          break;
+        }
+        case 'item.resolved':
+        case 'item.reopened':
+        case 'check.requested':
+        case 'check.overridden':
+        case 'signoff.signed':
+        case 'signoff.withdrawn':
+          this.markDirty(deployment, checklist, [
+            itemMessageKey(checklist, event.itemId),
+            CARD_KEY,
+            ...failureKeys(deployment, event.itemId),
+          ]);
+          break;
+        case 'check.completed': {
+          this.markDirty(deployment, checklist, [
+            itemMessageKey(checklist, event.itemId),
+            CARD_KEY,
+            ...failureKeys(deployment, event.itemId),
+          ]);
+          const found = findItem(checklist, event.itemId);
+          if (event.outcome !== 'passed' && found?.item.kind === 'check') {
+            const item = found.item;
+            await this.ensurePosted(deployment.id, failureMessageKey(item.id, event.run), async () => {
+              const fresh = (await this.store.load(deployment.id)) ?? loaded;
+              return renderCheckFailure(
+                fresh.state,
+                fresh.checklist,
+                item,
+                event.run,
+                event.result,
+                this.ownerMentions(fresh.state, item),
+              );
+            });
+          }
+          break;
+        }
+        case 'phase.completed':
+          this.markDirty(deployment, checklist, [...phaseKeys(checklist, event.phaseId), CARD_KEY]);
+          break;
+        case 'wait.started':
+          this.markDirty(deployment, checklist, [itemMessageKey(checklist, event.itemId)]);
+          break;
+        case 'traffic.requested':
+        case 'traffic.shifted':
+          this.markDirty(deployment, checklist, [
+            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
+            CARD_KEY,
+          ]);
+          break;
+        case 'traffic.failed':
+          this.markDirty(deployment, checklist, [
+            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
+            CARD_KEY,
+          ]);
+          await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
+            renderTrafficFailure(event),
+          );
+          break;
+        case 'escalation.level':
+          await this.ensurePosted(
+            deployment.id,
+            escalationMessageKey(event.key, event.chain, event.level),
+            async () => {
+              const fresh = (await this.store.load(deployment.id)) ?? loaded;
+              const called = this.escalationCallees(fresh.state, fresh.checklist, event.key, event.notify);
+              return renderEscalation(
+                fresh.state,
+                fresh.checklist,
+                event.key,
+                event.chain,
+                event.level,
+                called,
+                Date.now(),
+              );
+            },
+          );
+          await this.refreshEscalations(deployment, checklist, event.key);
+          break;
+        case 'escalation.acknowledged':
+        case 'escalation.resolved':
+          await this.refreshEscalations(deployment, checklist, event.key);
+          break;
+        case 'phase.scheduled':
+          this.markDirty(deployment, checklist, [CARD_KEY]);
+          break;
+        case 'guards.armed':
+        case 'deployment.paused':
+        case 'deployment.resumed':
+          this.markDirty(deployment, checklist, 'all');
+          break;
+        case 'rollback.requested':
+          // The checklist waits while it rolls back: every message loses its buttons.
+          this.markDirty(deployment, checklist, 'all');
+          await this.ensurePosted(
+            deployment.id,
+            rollbackMessageKey(event.run),
+            async () => {
+              const fresh = (await this.store.load(deployment.id)) ?? loaded;
+              return renderRollback(fresh.state, event.run, this.deployerMentions(fresh.state));
+            },
+            { broadcast: true },
+          );
+          break;
+        case 'rollback.completed':
+        case 'rollback.failed':
+          this.markDirty(deployment, checklist, 'all');
+          this.markDirty(deployment, checklist, [rollbackMessageKey(event.run)]);
+          await this.refreshGuardAlerts(deployment, checklist);
+          if (event.type === 'rollback.completed') {
+            loaded = (await this.store.load(deployment.id)) ?? loaded;
+            await this.ensurePosted(deployment.id, SUMMARY_KEY, () => renderSummary(loaded.state, checklist));
+          }
+          break;
+        case 'guard.fired':
+          await this.ensurePosted(
+            deployment.id,
+            guardAlertKey(event.triggerId, event.at),
+            async () => {
+              const fresh = (await this.store.load(deployment.id)) ?? loaded;
+              return renderGuardAlert(
+                fresh.state,
+                fresh.checklist,
+                event.triggerId,
+                event.at,
+                event.measured,
+                this.onCallMentions(fresh.state),
+              );
+            },
+            { broadcast: true },
+          );
+          break;
+        case 'guard.cleared':
+          await this.refreshGuardAlerts(deployment, checklist);
+          break;
+        case 'deployment.completed':
+        case 'deployment.aborted':
+          this.markDirty(deployment, checklist, 'all');
+          loaded = (await this.store.load(deployment.id)) ?? loaded;
+          await this.ensurePosted(deployment.id, SUMMARY_KEY, () => renderSummary(loaded.state, checklist), {
+            broadcast: true,
+          });
+          break;
+      }
+    }
+    return outcome;
+  }
+
+  private async ensureCard(loaded: LoadedDeployment): Promise<StartOutcome> {
+    const { state, checklist } = loaded;
+    const existing = await this.store.message(state.id, CARD_KEY);
+    if (existing) return { ok: true, ts: existing };
+    if (!(await this.store.claimMessage(state.id, CARD_KEY))) {
+      const ts = await this.waitForMessage(state.id, CARD_KEY);
+      return ts ? { ok: true, ts } : { ok: false, error: 'another replica is posting the card' };
+    }
+    try {
+      const posted = await this.client.chat.postMessage({
+        channel: state.channel,
+        ...this.card(state, checklist),
+      });
+      const ts = posted.ts as string;
+      await this.store.setMessage(state.id, CARD_KEY, ts);
+      return { ok: true, ts };
+    } catch (error) {
+      await this.store.releaseMessage(state.id, CARD_KEY);
+      const slackError = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
+      this.logger.error(
+        { deploymentId: state.id, channel: state.channel, err: serializeError(error) },
+        'could not post status card',
+      );
+      return { ok: false, error: slackError };
+    }
+  }
+
+  private async ensurePhase(loaded: LoadedDeployment, index: number): Promise<void> {
+    const phase = loaded.checklist.phases[index];
+    if (!phase) return;
+    const parts = partitionPhase(phase).length;
+    for (let part = 0; part < parts; part++) {
+      await this.ensurePosted(loaded.state.id, phaseMessageKey(phase.id, part), async () => {
+        const fresh = (await this.store.load(loaded.state.id)) ?? loaded;
+        return renderPhasePart(fresh.state, fresh.checklist, index, part, {
+          mentions: this.mentionsIfDefined,
+        });
+      });
+    }
+  }
+
+  /** Posts a thread reply once; afterwards the message is only ever updated. */
+  private async ensurePosted(
+    id: string,
+    key: string,
+    render: () => SlackMessage | Promise<SlackMessage>,
+    options: { broadcast?: boolean } = {},
+  ): Promise<void> {
+    const cardTs = await this.store.message(id, CARD_KEY);
+    if (!cardTs) {
+      this.logger.warn({ deploymentId: id, message: key }, 'no status card to thread under; skipping post');
+      return;
+    }
+    if (!(await this.store.claimMessage(id, key))) return;
+    const loaded = await this.store.load(id);
+    if (!loaded) return;
+    try {
+      const message = await render();
+      const posted = await this.client.chat.postMessage({
+        channel: loaded.state.channel,
+        thread_ts: cardTs,
+        reply_broadcast: options.broadcast ?? false,
+        ...message,
+      });
+      await this.store.setMessage(id, key, posted.ts as string);
+      // A change may have landed while we posted; make sure the message catches up.
+      const after = await this.store.load(id);
+      if (after && after.rev !== loaded.rev && key !== SUMMARY_KEY)
+        this.markDirty(after.state, after.checklist, [key]);
+    } catch (error) {
+      await this.store.releaseMessage(id, key);
+      this.logger.error(
+        { deploymentId: id, message: key, err: serializeError(error) },
+        'could not post thread message',
+      );
+    }
+  }
+
+  private async waitForMessage(id: string, key: string): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const ts = await this.store.message(id, key);
+      if (ts) return ts;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
+  }
+
+  /** Escalation messages about one cause: re-rendered as the chain climbs, is acknowledged or resolves. */
+  private async refreshEscalations(deployment: Deployment, checklist: Checklist, key: string): Promise<void> {
+    const prefix = `escalation:${key}:`;
+    const keys = Object.keys(await this.store.messages(deployment.id)).filter((candidate) =>
+      candidate.startsWith(prefix),
+    );
+    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
+  }
+
+  /** Who a level calls: `owner` means the owners of what waits (falling back to the deployers). */
+  private escalationCallees(state: Deployment, checklist: Checklist, key: string, notify: string): string {
+    if (notify !== 'owner') return this.mentionsIfDefined(notify) ?? this.deployerMentions(state);
+    const [kind, id] = splitKey(key);
+    const items =
+      kind === 'phase'
+        ? (checklist.phases.find((phase) => phase.id === id)?.items ?? []).filter(
+            (item) => item.required && !isResolved(state.items[item.id]),
+          )
+        : kind === 'check'
+          ? checklist.phases.flatMap((phase) => phase.items).filter((item) => item.id === id)
+          : [];
+    const roles = [
+      ...new Set(items.map((item) => ownerRole(item)).filter((role): role is string => role !== undefined)),
+    ];
+    const mentions = roles
+      .map((role) => this.mentionsIfDefined(role))
+      .filter((text): text is string => text !== undefined);
+    return mentions.length > 0 ? mentions.join(' ') : this.deployerMentions(state);
+  }
+
+  /** Guard alerts already posted for this deployment: re-rendered when a trigger clears or it rolls back. */
+  private async refreshGuardAlerts(deployment: Deployment, checklist: Checklist): Promise<void> {
+    const keys = Object.keys(await this.store.messages(deployment.id)).filter((key) =>
+      parseGuardAlertKey(key),
+    );
+    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
+  }
+
+  /** People who may roll back: the deployers' roles, and the requester. */
+  private deployerMentions(state: Deployment): string {
+    const roles = state.deployers.map((role) => this.mentions(role));
+    return [...roles, mention(state.requestedBy)].join(' ');
+  }
+
+  /** Who hears about a trigger that fired: the on-call role when there is one, else the deployers. */
+  private onCallMentions(state: Deployment): string {
+    return this.mentionsIfDefined('on-call') ?? this.deployerMentions(state);
+  }
+
+  /** Who a failure reply notifies: the item's owner role, else the person who started the deployment. */
+  private ownerMentions(state: Deployment, item: Item): string {
+    const owner = ownerRole(item);
+    return owner ? this.mentions(owner) : mention(state.requestedBy);
+  }
+
+  private card(state: Deployment, checklist: Checklist): SlackMessage {
+    const service = this.catalogue.services[state.service];
+    return renderStatusCard(state, checklist, { namespace: service?.namespace, links: service?.links });
+  }
+
+  // --- coalesced updates ---
+
+  private markDirty(deployment: Deployment, checklist: Checklist, keys: string[] | 'all'): void {
+    const list =
+      keys === 'all'
+        ? [
+            CARD_KEY,
+            ...checklist.phases
+              .filter((phase) => deployment.phases[phase.id]?.status !== 'pending')
+              .flatMap((phase) => phaseKeys(checklist, phase.id)),
+            ...Object.keys(deployment.items).flatMap((itemId) => failureKeys(deployment, itemId)),
+          ]
+        : keys;
+    for (const key of list) this.schedule(deployment.id, key);
+  }
+
+  private schedule(id: string, key: string): void {
+    this.updates.mark(`${id}|${key}`);
+  }
+
+  private async update(id: string, key: string): Promise<void> {
+    try {
+      const ts = await this.store.message(id, key);
+      if (!ts) return; // not posted yet: the post renders the newest state itself
+      const loaded = await this.store.load(id);
+      if (!loaded) return;
+      const message = await this.render(loaded, key);
+      if (!message) return;
+      await this.client.chat.update({ channel: loaded.state.channel, ts, ...message });
+    } catch (error) {
+      this.logger.error(
+        { deploymentId: id, message: key, err: serializeError(error) },
+        'could not update message',
+      );
+    }
+  }
+
+  private async render(loaded: LoadedDeployment, key: string): Promise<SlackMessage | undefined> {
+    if (key === CARD_KEY) return this.card(loaded.state, loaded.checklist);
+    const escalation = parseEscalationMessageKey(key);
+    if (escalation) {
+      const level = loaded.state.escalationLevels?.[escalation.level - 1];
+      const called = this.escalationCallees(
+        loaded.state,
+        loaded.checklist,
+        escalation.key,
+        level?.notify ?? 'owner',
+      );
+      return renderEscalation(
+        loaded.state,
+        loaded.checklist,
+        escalation.key,
+        escalation.chain,
+        escalation.level,
+        called,
+        Date.now(),
+      );
+    }
+    const rollbackRun = parseRollbackMessageKey(key);
+    if (rollbackRun !== undefined)
+      return renderRollback(loaded.state, rollbackRun, this.deployerMentions(loaded.state));
+    const alert = parseGuardAlertKey(key);
+    if (alert) {
+      const measured = (await this.store.audit(loaded.state.id)).find(
+        ({ event }) =>
+          event.type === 'guard.fired' && event.triggerId === alert.triggerId && event.at === alert.firedAt,
+      )?.event;
+      const text = measured?.type === 'guard.fired' ? measured.measured : '';
+      return renderGuardAlert(
+        loaded.state,
+        loaded.checklist,
+        alert.triggerId,
+        alert.firedAt,
+        text,
+        this.onCallMentions(loaded.state),
+      );
+    }
+    const failure = parseFailureMessageKey(key);
+    if (failure) {
+      const found = findItem(loaded.checklist, failure.itemId);
+      if (found?.item.kind !== 'check') return undefined;
+      const result = await this.store.checkResult(loaded.state.id, failure.itemId, failure.run);
+      if (!result) return undefined;
+      return renderCheckFailure(
+        loaded.state,
+        loaded.checklist,
+        found.item,
+        failure.run,
+        result,
+        this.ownerMentions(loaded.state, found.item),
+      );
+    }
+    const match = /^phase:(.+):(\d+)$/.exec(key);
+    if (!match) return undefined;
+    const index = loaded.checklist.phases.findIndex((phase) => phase.id === match[1]);
+    if (index < 0) return undefined;
+    const hasChecks = loaded.checklist.phases[index]?.items.some((item) => item.kind === 'check');
+    const startedChecks = hasChecks ? await this.store.startedChecks(loaded.state.id) : {};
+    return renderPhasePart(loaded.state, loaded.checklist, index, Number(match[2]), {
+      startedChecks,
+      mentions: this.mentionsIfDefined,
+    });
+  }
+
+  /** A worker picked up a check run: show it as running rather than queued. */
+  async noteCheckStarted(deploymentId: string, itemId: string): Promise<void> {
+    const loaded = await this.store.load(deploymentId);
+    if (loaded) this.markDirty(loaded.state, loaded.checklist, [itemMessageKey(loaded.checklist, itemId)]);
+  }
+}
+
+/** Failure replies an item may have (one per failed run so far); unposted ones are skipped on update. */
+function failureKeys(deployment: Deployment, itemId: string): string[] {
+  const runs = deployment.items[itemId]?.run ?? 0;
+  return Array.from({ length: runs }, (_, index) => failureMessageKey(itemId, index + 1));
+}
+
+/** The message key of the phase part that shows an item. */
+function itemMessageKey(checklist: Checklist, itemId: string): string {
+  const found = findItem(checklist, itemId);
+  if (!found) return CARD_KEY;
+  const part = partitionPhase(found.phase).findIndex((items) => items.some((item) => item.id === itemId));
+  return phaseMessageKey(found.phase.id, Math.max(0, part));
+}
+
+function phaseKeys(checklist: Checklist, phaseId: string): string[] {
+  const phase = checklist.phases.find((candidate) => candidate.id === phaseId);
+  return phase ? partitionPhase(phase).map((_, part) => phaseMessageKey(phaseId, part)) : [];
+}

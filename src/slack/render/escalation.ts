@@ -1,0 +1,79 @@
+import type { Checklist } from '../../checklists/schema.js';
+import type { Deployment } from '../../deployments/model.js';
+import { describeEscalation } from '../../escalations/describe.js';
+import { formatDuration } from '../../shared/duration.js';
+import { ACTION } from '../action-ids.js';
+import {
+  actionValue,
+  type Block,
+  escapeText,
+  mention,
+  type SlackMessage,
+  slackTime,
+  truncate,
+} from './format.js';
+
+/**
+ * An escalation level in the thread: what has been waiting, for how long, who is being called (mentioned,
+ * so they are notified) and an Acknowledge button that stops the chain. Updated when it is acknowledged
+ * or its cause goes away, so the thread never shows a stale call for help.
+ */
+
+export function escalationMessageKey(key: string, chain: number, level: number): string {
+  return `escalation:${key}:${chain}:${level}`;
+}
+
+export function parseEscalationMessageKey(
+  messageKey: string,
+): { key: string; chain: number; level: number } | undefined {
+  const match = /^escalation:(.+):(\d+):(\d+)$/.exec(messageKey);
+  return match ? { key: match[1] as string, chain: Number(match[2]), level: Number(match[3]) } : undefined;
+}
+
+export function renderEscalation(
+  deployment: Deployment,
+  checklist: Checklist,
+  key: string,
+  chain: number,
+  level: number,
+  called: string,
+  now: number,
+): SlackMessage {
+  const escalation = deployment.escalations?.[key];
+  const of = deployment.escalationLevels?.length ?? level;
+  const what = describeEscalation(checklist, deployment, key);
+  const current = escalation?.chain === chain;
+  const waited = escalation ? formatDuration(Math.max(0, now - escalation.startedAt)) : '';
+  const header = `⏰ *Still waiting* (level ${level} of ${of}${waited ? `, ${waited}` : ''}): ${escapeText(truncate(what, 1_200))}`;
+  let footer: string;
+  let open = false;
+  if (!current || escalation?.resolvedAt !== undefined) {
+    footer = `✅ _Resolved${escalation?.resolvedAt && current ? ` ${slackTime(escalation.resolvedAt)}` : ''}._`;
+  } else if (escalation?.acknowledgedBy) {
+    footer = `👀 _Acknowledged by ${mention(escalation.acknowledgedBy)} ${escalation.acknowledgedAt ? slackTime(escalation.acknowledgedAt) : ''}._`;
+  } else if (escalation && escalation.level > level) {
+    footer = '_Escalated further below._';
+  } else {
+    open = true;
+    footer = `${truncate(called, 1_000)} — acknowledge to stop the escalation.`;
+  }
+  const blocks: Block[] = [
+    { type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text: `${header}\n${footer}` } },
+  ];
+  if (open) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'escalation.actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.escalationAcknowledge,
+          text: { type: 'plain_text', text: '👀 Acknowledge' },
+          style: 'primary',
+          value: actionValue(deployment.id, key),
+        },
+      ],
+    });
+  }
+  return { text: `⏰ ${deployment.service}: ${truncate(what, 200)}`, blocks };
+}

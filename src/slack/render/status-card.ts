@@ -1,0 +1,171 @@
+import type { types } from '@slack/bolt';
+import type { Checklist } from '../../checklists/schema.js';
+import { type Deployment, isResolved, isRollingBack, isTerminal } from '../../deployments/model.js';
+import { formatDuration } from '../../shared/duration.js';
+import { ACTION } from '../action-ids.js';
+import {
+  actionValue,
+  type Block,
+  DEPLOYMENT_STATE_LABEL,
+  escapeText,
+  mention,
+  progressBar,
+  type SlackMessage,
+  slackDateTime,
+  truncate,
+} from './format.js';
+
+/** Context the card shows that is not part of the deployment's state. */
+export interface CardContext {
+  namespace?: string;
+  links?: Readonly<Record<string, string>>;
+}
+
+export const CARD_KEY = 'card';
+
+/** Counts over the walked phases' items, for the card and the summary. */
+export function itemCounts(deployment: Deployment, checklist: Checklist) {
+  const items = checklist.phases.flatMap((phase) => phase.items);
+  const states = items.map((item) => deployment.items[item.id]);
+  return {
+    total: items.length,
+    resolved: states.filter(isResolved).length,
+    done: states.filter((s) => s?.status === 'done' || s?.status === 'passed').length,
+    skipped: states.filter((s) => s?.status === 'skipped').length,
+    notApplicable: states.filter((s) => s?.status === 'n/a').length,
+    failed: states.filter((s) => s?.status === 'failed' || s?.status === 'error').length,
+  };
+}
+
+/** The top-level message in the service's channel: what, who, where it is now, and links. */
+export function renderStatusCard(
+  deployment: Deployment,
+  checklist: Checklist,
+  context: CardContext = {},
+): SlackMessage {
+  const counts = itemCounts(deployment, checklist);
+  const rollback = deployment.rollback;
+  const title = `🚀 ${deployment.service} ${deployment.version} → ${deployment.environment}`;
+  const environment = context.namespace
+    ? `${deployment.environment} (ns \`${context.namespace}\`)`
+    : deployment.environment;
+  const fields: types.MrkdwnElement[] = [
+    { type: 'mrkdwn', text: `*Service*\n${escapeText(deployment.service)}` },
+    { type: 'mrkdwn', text: `*Version*\n\`${escapeText(deployment.version)}\`` },
+    { type: 'mrkdwn', text: `*Environment*\n${escapeText(environment)}` },
+    { type: 'mrkdwn', text: `*Requested by*\n${mention(deployment.requestedBy)}` },
+    { type: 'mrkdwn', text: `*State*\n${DEPLOYMENT_STATE_LABEL[deployment.status]}` },
+    { type: 'mrkdwn', text: `*Checklist*\n${escapeText(truncate(checklist.title, 150))}` },
+  ];
+
+  const bar = `\`${progressBar(counts.resolved, counts.total)}\` ${counts.resolved}/${counts.total} items`;
+  const extras = [
+    counts.skipped ? `${counts.skipped} skipped` : '',
+    counts.notApplicable ? `${counts.notApplicable} n/a` : '',
+    counts.failed ? `${counts.failed} failing` : '',
+  ].filter(Boolean);
+  let progress = `${bar}${extras.length ? ` · ${extras.join(' · ')}` : ''}`;
+  const traffic = deployment.traffic?.current?.description;
+  if (traffic) progress += `\n*Traffic:* ${escapeText(truncate(traffic, 300))}`;
+  if (rollback?.error) progress += `\n⚠️ *Rollback failed:* ${escapeText(truncate(rollback.error, 300))}`;
+  const followUps = checklist.phases.filter((phase) => phase.after !== undefined);
+  if (followUps.length > 0 && deployment.followUpsFrom !== undefined) {
+    const lines = followUps.map((phase) => {
+      const state = deployment.phases[phase.id];
+      const name = escapeText(truncate(phase.title, 60));
+      if (state?.status === 'completed') return `${name} ✅`;
+      if (state?.status === 'active') return `${name} ⏰ open`;
+      return `${name} due ${state?.dueAt ? slackDateTime(state.dueAt) : '?'}`;
+    });
+    progress += `\n*Follow-ups:* ${truncate(lines.join(' · '), 1_500)}`;
+  }
+  if (deployment.guardsArmedAt !== undefined && !isTerminal(deployment))
+    progress += ' · 🛡️ rollback triggers armed';
+  let where: string;
+  if (deployment.status === 'rolled_back' && rollback) {
+    where = `*Rolled back* in ${formatDuration(rollback.durationMs ?? 0)} by ${mention(rollback.requestedBy)}: “${escapeText(truncate(rollback.reason, 300))}”`;
+  } else if (isRollingBack(deployment) && rollback) {
+    where = `*↩️ Rolling back…* requested by ${mention(rollback.requestedBy)}: “${escapeText(truncate(rollback.reason, 300))}”`;
+  } else if (deployment.status === 'completed') {
+    where = `*Completed* in ${formatDuration((deployment.endedAt ?? deployment.createdAt) - deployment.createdAt)}`;
+  } else if (deployment.status === 'aborted') {
+    where = `*Aborted* by ${mention(deployment.endedBy ?? 'flightdeck')}: “${escapeText(truncate(deployment.endReason ?? '', 500))}”`;
+  } else {
+    const phase = checklist.phases[deployment.currentPhase];
+    where = `*Phase ${deployment.currentPhase + 1} of ${checklist.phases.length}:* ${escapeText(truncate(phase?.title ?? '', 300))}`;
+  }
+
+  const contextParts = Object.entries(context.links ?? {})
+    .slice(0, 8)
+    .map(([name, url]) => `<${url}|${escapeText(name)}>`);
+  contextParts.push(`\`${deployment.id}\` · started ${slackDateTime(deployment.createdAt)}`);
+
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      block_id: 'card.header',
+      text: { type: 'plain_text', text: truncate(title, 150), emoji: true },
+    },
+    { type: 'section', block_id: 'card.fields', fields },
+    { type: 'section', block_id: 'card.progress', text: { type: 'mrkdwn', text: `${where}\n${progress}` } },
+    {
+      type: 'context',
+      block_id: 'card.context',
+      elements: [{ type: 'mrkdwn', text: contextParts.join('  ·  ') }],
+    },
+  ];
+  if (deployment.status === 'completed' && !isRollingBack(deployment)) {
+    // Problems often show up after promotion: the last deployment can still be rolled back.
+    blocks.push({
+      type: 'actions',
+      block_id: 'card.actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.deploymentRollback,
+          text: { type: 'plain_text', text: '↩️ Roll back…' },
+          value: actionValue(deployment.id, 'card'),
+        },
+      ],
+    });
+  }
+  if (!isTerminal(deployment)) {
+    const value = actionValue(deployment.id, 'card');
+    const elements: types.Button[] = [];
+    if (!isRollingBack(deployment)) {
+      elements.push({
+        type: 'button',
+        action_id: ACTION.deploymentRollback,
+        text: { type: 'plain_text', text: '↩️ Roll back…' },
+        style: 'danger',
+        value,
+      });
+    }
+    elements.push(
+      deployment.status === 'paused'
+        ? {
+            type: 'button',
+            action_id: ACTION.deploymentResume,
+            text: { type: 'plain_text', text: '▶️ Resume' },
+            value,
+          }
+        : {
+            type: 'button',
+            action_id: ACTION.deploymentPause,
+            text: { type: 'plain_text', text: '⏸️ Pause' },
+            value,
+          },
+      {
+        type: 'button',
+        action_id: ACTION.deploymentAbort,
+        text: { type: 'plain_text', text: 'Abort…' },
+        value,
+      },
+    );
+    blocks.push({ type: 'actions', block_id: 'card.actions', elements });
+  }
+  return {
+    text: `${deployment.service} ${deployment.version} → ${deployment.environment}: ${DEPLOYMENT_STATE_LABEL[deployment.status]}`,
+    blocks,
+  };
+}
