@@ -1,0 +1,221 @@
+import { LogLevel, webApi } from '@slack/bolt';
+import { Redis } from 'ioredis';
+import { checkModules as defaultCheckModules } from './checks/index.js';
+import type { CheckModules, RunOptions } from './checks/runner.js';
+import type { Config } from './config/load.js';
+import { FollowUpIndex } from './deployments/follow-up-index.js';
+import { DeploymentService } from './deployments/service.js';
+import { DeploymentStore } from './deployments/store.js';
+import { createPager, type Pager } from './escalations/pager.js';
+import { type KubeClients, lazyKubeClients } from './kube/client.js';
+import { boltLogger } from './observability/bolt-logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { CheckQueue } from './queue/check-queue.js';
+import { CheckWorker } from './queue/check-worker.js';
+import { bullConnection, queuePrefix } from './queue/connection.js';
+import { GuardQueue, GuardWorker } from './queue/guards.js';
+import { OperationQueue, OperationWorker } from './queue/operations.js';
+import { PagingQueue, PagingWorker } from './queue/paging.js';
+import { TimerQueue, TimerWorker } from './queue/timers.js';
+import { RoleDirectory, type RoleDirectoryOptions } from './roles/directory.js';
+import { createSlackApp, type SlackApp } from './slack/app.js';
+import type { SlackContext } from './slack/context.js';
+import { type PresenterOptions, SlackPresenter } from './slack/presenter.js';
+import type { TrafficOptions } from './traffic/index.js';
+
+/**
+ * Wires one Flightdeck process from a validated configuration. `main.ts` (the bot, which also runs
+ * check workers unless told not to), `worker.ts` (workers only), the end-to-end tests and the benchmarks
+ * all come through here, so they run the wiring production does.
+ */
+
+export interface StartOptions {
+  logger?: Logger;
+  listen?: { port: number; host?: string };
+  presenter?: PresenterOptions;
+  roleDirectory?: RoleDirectoryOptions;
+  metrics?: Metrics;
+  /** `bot` serves Slack; `worker` runs checks; `all` does both (the default for `npm start`). */
+  role?: 'all' | 'bot' | 'worker';
+  checkModules?: CheckModules;
+  worker?: { concurrency?: number; lockDurationMs?: number; run?: RunOptions };
+  /** Kubernetes access for checks and traffic; default: KUBECONFIG or the in-cluster account. */
+  kube?: () => Promise<KubeClients>;
+  /** Where pages go; default: built from flightdeck.yaml `paging:`. */
+  pager?: Pager;
+  /** Tuning for traffic operations (tests shorten rollout waits). */
+  traffic?: TrafficOptions;
+}
+
+export interface Flightdeck {
+  port?: number;
+  slack?: SlackApp;
+  context: SlackContext;
+  store: DeploymentStore;
+  deployments: DeploymentService;
+  checks: CheckQueue;
+  worker?: CheckWorker;
+  redis: Redis;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startFlightdeck(config: Config, options: StartOptions = {}): Promise<Flightdeck> {
+  const { env, file } = config;
+  const role = options.role ?? 'all';
+  const logger = options.logger ?? createLogger({ level: env.LOG_LEVEL });
+  const redis = new Redis(env.REDIS_URL, { lazyConnect: true, connectionName: 'flightdeck' });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redactUrl(env.REDIS_URL)}: ${(error as Error).message}`);
+  }
+  const store = new DeploymentStore(redis, env.REDIS_PREFIX);
+  const catalogue = {
+    services: file.services,
+    checklists: config.checklists,
+    timeScale: file.time_scale,
+    escalation: file.escalation,
+  };
+  const deployments = new DeploymentService(store, catalogue);
+
+  // One Web API client for everything the bot says on its own (posts, updates, role lookups).
+  const client = new webApi.WebClient(env.SLACK_BOT_TOKEN, {
+    logger: boltLogger(logger),
+    logLevel: LogLevel.WARN,
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+  });
+  const roles = new RoleDirectory(file.roles, client, logger, options.roleDirectory);
+  const presenter = new SlackPresenter(client, store, catalogue, logger.child({ component: 'presenter' }), {
+    mentions: (name) => roles.mentions(name),
+    ...options.presenter,
+  });
+  deployments.subscribe(presenter);
+  const context: SlackContext = { deployments, store, presenter, roles, catalogue, logger };
+
+  const prefix = queuePrefix(env.REDIS_PREFIX);
+  // Effects of decisions, as BullMQ jobs: checks to run, cluster operations, timers, trigger schedules.
+  const checks = new CheckQueue(bullConnection(env.REDIS_URL, 'queue'), prefix, logger);
+  const operations = new OperationQueue(bullConnection(env.REDIS_URL, 'operations'), prefix, logger);
+  const timers = new TimerQueue(bullConnection(env.REDIS_URL, 'timers'), prefix, logger);
+  const guards = new GuardQueue(bullConnection(env.REDIS_URL, 'guards'), prefix, logger);
+  // Pages only where flightdeck.yaml says where to send them.
+  const paging = file.paging
+    ? new PagingQueue(bullConnection(env.REDIS_URL, 'paging'), prefix, logger)
+    : undefined;
+  for (const queue of [checks, operations, timers, guards, paging]) if (queue) deployments.subscribe(queue);
+  deployments.subscribe(new FollowUpIndex(store, logger));
+  const kube = options.kube ?? lazyKubeClients();
+
+  let slack: SlackApp | undefined;
+  let port: number | undefined;
+  if (role !== 'worker') {
+    slack = await createSlackApp({
+      botToken: env.SLACK_BOT_TOKEN as string,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      redis,
+      context,
+      logger,
+      metrics: options.metrics ?? new Metrics(),
+    });
+    ({ port } = await slack.start(options.listen ?? { port: env.PORT }));
+  } else {
+    await client.auth.test(); // a bad token is one clear error at start, not a failed post later
+  }
+
+  const workers: Array<{ close(): Promise<void> }> = [];
+  let worker: CheckWorker | undefined;
+  if (role !== 'bot') {
+    worker = new CheckWorker({
+      connection: bullConnection(env.REDIS_URL, 'worker'),
+      prefix,
+      store,
+      deployments,
+      catalogue,
+      modules: options.checkModules ?? defaultCheckModules,
+      logger: logger.child({ component: 'checks' }),
+      kube,
+      concurrency: options.worker?.concurrency ?? env.CHECK_CONCURRENCY,
+      lockDurationMs: options.worker?.lockDurationMs ?? env.CHECK_LOCK_MS,
+      ...(options.worker?.run ? { run: options.worker.run } : {}),
+      onStarted: (job) => void presenter.noteCheckStarted(job.deploymentId, job.itemId),
+    });
+    workers.push(
+      worker,
+      new OperationWorker({
+        connection: bullConnection(env.REDIS_URL, 'operations-worker'),
+        prefix,
+        store,
+        deployments,
+        catalogue,
+        kube,
+        logger: logger.child({ component: 'traffic' }),
+        ...(options.traffic ? { traffic: options.traffic } : {}),
+      }),
+      new TimerWorker(
+        bullConnection(env.REDIS_URL, 'timers-worker'),
+        prefix,
+        deployments,
+        logger.child({ component: 'timers' }),
+      ),
+      ...(file.paging
+        ? [
+            new PagingWorker(
+              bullConnection(env.REDIS_URL, 'paging-worker'),
+              prefix,
+              store,
+              options.pager ?? createPager(file.paging),
+              logger.child({ component: 'paging' }),
+            ),
+          ]
+        : []),
+      new GuardWorker({
+        connection: bullConnection(env.REDIS_URL, 'guards-worker'),
+        prefix,
+        store,
+        deployments,
+        catalogue,
+        queue: guards,
+        logger: logger.child({ component: 'guards' }),
+      }),
+    );
+  }
+
+  // Catch up on anything a previous process left half-done: unposted messages, unqueued checks.
+  void presenter
+    .reconcile()
+    .catch((error: Error) => logger.error({ err: error.message }, 'reconcile failed'));
+  for (const queue of [checks, operations, timers, guards]) {
+    void queue
+      .reconcile(store)
+      .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));
+  }
+
+  return {
+    port,
+    slack,
+    context,
+    store,
+    deployments,
+    checks,
+    worker,
+    redis,
+    logger,
+    async stop() {
+      // Stop taking work first (Slack requests, check jobs), then flush what is queued, then disconnect.
+      await Promise.all([slack?.stop(), ...workers.map((each) => each.close())]);
+      await presenter.idle();
+      await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*):([^@/]*)@/, '//$1:[redacted]@');
+}

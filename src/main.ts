@@ -1,0 +1,69 @@
+import { loadConfig } from './config/load.js';
+import { startFlightdeck } from './flightdeck.js';
+import { createLogger } from './observability/logger.js';
+import { formatProblem } from './shared/problems.js';
+
+/**
+ * Entry point: configuration -> wiring -> start. Every configuration problem is printed at once and the
+ * process exits non-zero; SIGTERM/SIGINT stop it gracefully.
+ */
+async function main(): Promise<void> {
+  const result = await loadConfig();
+  if (!result.ok) {
+    if (result.problems.length > 0) {
+      console.error(`Flightdeck cannot start: ${result.problems.length} configuration problem(s):`);
+      for (const problem of result.problems) console.error(`  ${formatProblem(problem)}`);
+    }
+    if (result.missingCredentials.length > 0)
+      console.error(missingCredentialsMessage(result.missingCredentials));
+    process.exit(1);
+  }
+  const { config } = result;
+  const logger = createLogger({ level: config.env.LOG_LEVEL });
+  const flightdeck = await startFlightdeck(config, {
+    logger,
+    role: config.env.RUN_WORKERS ? 'all' : 'bot',
+  }).catch((error: Error) => {
+    console.error(`Flightdeck cannot start: ${error.message}`);
+    process.exit(1);
+  });
+  logger.info(
+    {
+      mode: config.slackMode,
+      port: flightdeck.port,
+      services: Object.keys(config.file.services).length,
+      checklists: config.checklists.size,
+    },
+    config.slackMode === 'http'
+      ? `Flightdeck listening on :${flightdeck.port} (POST /slack/events)`
+      : 'Flightdeck connected over Socket Mode',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await flightdeck.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function missingCredentialsMessage(missing: string[]): string {
+  return [
+    `Flightdeck needs Slack credentials; not set: ${missing.join(', ')}.`,
+    "  1. Create the Slack app from this repository's manifest.json:",
+    '     https://api.slack.com/apps → Create New App → From an app manifest → paste manifest.json.',
+    '  2. Install it to your workspace, then set:',
+    '     SLACK_BOT_TOKEN       OAuth & Permissions → Bot User OAuth Token (xoxb-…)',
+    '     SLACK_SIGNING_SECRET  Basic Information → Signing Secret (HTTP mode), or',
+    '     SLACK_APP_TOKEN       Basic Information → App-Level Tokens, scope connections:write (Socket Mode)',
+    '  3. Run `npm start` again.',
+  ].join('\n');
+}
+
+void main();
