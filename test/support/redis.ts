@@ -1,0 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+
+/** The run's Redis URL and a key prefix unique to the caller, so test files never see each other's keys. */
+export function testRedisUrl(): string {
+  return inject('redisUrl');
+}
+
+export function uniquePrefix(label = 't'): string {
+  return `fdtest-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+export function connectTestRedis(): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+}
