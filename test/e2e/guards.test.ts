@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
+import { startFlightdeck } from '../../src/flightdeck.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { instantQuery } from '../../src/sandbox/prometheus.js';
 import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -121,6 +124,13 @@ function canaryWeight(): string | undefined {
   return ingress?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'];
 }
 
+/** PATCH requests that reached the canary Ingress so far. */
+function ingressPatches(): number {
+  return infra.fakeKube.requests.filter(
+    (request) => request.method === 'PATCH' && request.path.endsWith('/ingresses/web-canary'),
+  ).length;
+}
+
 /** Waits until Prometheus itself shows the condition (so timings start where the data does). */
 async function visibleInPrometheus(query: string, predicate: (value: number) => boolean): Promise<number> {
   return waitUntil(
@@ -197,6 +207,37 @@ describe('rollback triggers', () => {
     const audit = (await h.bot.store.audit(id)).map((entry) => entry.event.type);
     expect(audit.filter((type) => type === 'rollback.requested')).toHaveLength(1);
     expect(audit).toContain('rollback.completed');
+  }, 60_000);
+
+  it('two bot replicas on one Redis roll back once: one rollback, one patch of the Ingress', async () => {
+    // A second Flightdeck on the same Redis keys, fake Slack and cluster: both evaluate guards.
+    const loaded = await loadConfig(h.env);
+    if (!loaded.ok) throw new Error('the harness configuration does not load');
+    const replica = await startFlightdeck(loaded.config, {
+      listen: { port: 0, host: '127.0.0.1' },
+      logger: createLogger({ level: 'silent' }),
+      kube: infra.kube,
+    });
+    try {
+      const { id } = await armedDeployment('4.0.0');
+      await new Promise((resolve) => setTimeout(resolve, FOR_MS + EVERY_MS));
+      const patchesBefore = ingressPatches();
+      infra.exporter.setErrorRatio('web', 0.3);
+      await waitUntil(
+        async () => (await h.bot.store.load(id))?.state.status === 'rolled_back',
+        'the automatic rollback',
+        30_000,
+      );
+      infra.exporter.setErrorRatio('web', HEALTHY.errorRatio);
+      // Give a late second evaluation the chance to act before counting.
+      await new Promise((resolve) => setTimeout(resolve, 2 * EVERY_MS));
+      const audit = (await h.bot.store.audit(id)).map((entry) => entry.event.type);
+      expect(audit.filter((type) => type === 'rollback.requested')).toHaveLength(1);
+      expect(audit.filter((type) => type === 'rollback.completed')).toHaveLength(1);
+      expect(ingressPatches() - patchesBefore).toBe(1);
+    } finally {
+      await replica.stop();
+    }
   }, 60_000);
 
   it('ask the on-call to decide when they do not roll back by themselves', async () => {
