@@ -2,7 +2,8 @@
  * The bot under test, in its own process: the production wiring (`loadConfig` + `startFlightdeck`) with
  * production presenter settings, configured entirely through the environment the orchestrator sets
  * (FLIGHTDECK_CONFIG, SLACK_API_URL at the fake Slack, REDIS_URL at the private Redis, KUBECONFIG, LOG_LEVEL,
- * RUN_WORKERS as `npm start` reads it). Listens on a free port and reports it over IPC.
+ * RUN_WORKERS as `npm start` reads it). Listens on a free port and reports it over IPC. Exports the running
+ * Flightdeck for benchmark children that drive it from inside (bench/checks/flightdeck.ts).
  */
 import { loadConfig } from '../../src/config/load.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
@@ -16,7 +17,7 @@ if (!loaded.ok) {
   if (loaded.missingCredentials.length > 0) console.error(`missing: ${loaded.missingCredentials.join(', ')}`);
   process.exit(1);
 }
-const bot = await startFlightdeck(loaded.config, {
+export const bot = await startFlightdeck(loaded.config, {
   listen: { port: 0, host: '127.0.0.1' },
   role: loaded.config.env.RUN_WORKERS ? 'all' : 'bot',
 });
