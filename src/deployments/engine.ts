@@ -117,6 +117,9 @@ const AFTER_COMPLETION: ReadonlySet<Command['type']> = new Set([
   'request-rollback',
   'rollback-result',
   'open-follow-up',
+  // What waits in an open follow-up phase escalates too (chains of other causes ended at completion).
+  'escalate',
+  'acknowledge-escalation',
 ]);
 
 /** Item commands are allowed after completion only for items of an open follow-up phase. */

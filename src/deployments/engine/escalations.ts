@@ -116,9 +116,8 @@ export function escalate(current: Deployment, command: Extract<Command, { type: 
     },
   };
   const following = current.escalationLevels?.[command.level];
-  const nextAt = following
-    ? escalation.startedAt + Math.round(following.after * (current.timeScale ?? 1))
-    : undefined;
+  // Unscaled, like the first level (see reconcileEscalations): every level counts from the same start.
+  const nextAt = following ? escalation.startedAt + following.after : undefined;
   return {
     ok: true,
     state,

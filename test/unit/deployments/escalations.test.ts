@@ -174,6 +174,60 @@ describe('escalations', () => {
     ).toMatchObject({ ok: false });
   });
 
+  it('keep their configured delays at every level, whatever the time scale', () => {
+    // time_scale shortens watch windows and follow-ups; escalation delays are written as meant (tests use ms).
+    let { state, events } = startDeployment(checklist, { ...params, timeScale: 0.001 });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'escalation.started', firstAt: 1_100 }));
+    const first = run(state, { type: 'escalate', key: 'phase:prep', chain: 1, level: 1, at: 1_100 });
+    expect(first.events).toEqual([expect.objectContaining({ level: 1, nextAt: 1_300 })]);
+    state = first.state;
+    expect(state.escalations?.['phase:prep']).toMatchObject({ level: 1 });
+  });
+
+  it('climb and can be acknowledged in a follow-up phase after the deployment completed', () => {
+    const withFollowUp = checklistSchema.parse({
+      id: 'esc-follow',
+      title: 'Escalating follow-up',
+      phases: [
+        { id: 'ship', title: 'Ship', items: [{ id: 'go', kind: 'manual', title: 'Go' }] },
+        {
+          id: 'day-1',
+          title: 'T+24h',
+          after: '24h',
+          items: [{ id: 'look', kind: 'manual', title: 'Look at the dashboards', owner: 'sre' }],
+        },
+      ],
+    });
+    const step = (state: Deployment, command: Command) => {
+      const decision = decide(withFollowUp, state, command);
+      if (!decision.ok) throw new Error(`${decision.code}: ${decision.message}`);
+      return decision;
+    };
+    let { state } = startDeployment(withFollowUp, params);
+    state = step(state, {
+      type: 'resolve-item',
+      itemId: 'go',
+      resolution: 'done',
+      actor: 'U0REQ',
+      actorRoles: [],
+      at: 1_050,
+    }).state;
+    expect(state.status).toBe('completed');
+    const opened = step(state, { type: 'open-follow-up', phaseId: 'day-1', at: 5_000 });
+    expect(opened.events).toContainEqual(
+      expect.objectContaining({ type: 'escalation.started', key: 'phase:day-1', startedAt: 5_000 }),
+    );
+    const level = step(opened.state, { type: 'escalate', key: 'phase:day-1', chain: 1, level: 1, at: 5_100 });
+    expect(level.events).toEqual([expect.objectContaining({ type: 'escalation.level', level: 1 })]);
+    const acked = step(level.state, {
+      type: 'acknowledge-escalation',
+      key: 'phase:day-1',
+      actor: 'U0SRE',
+      at: 5_200,
+    });
+    expect(acked.state.escalations?.['phase:day-1']).toMatchObject({ acknowledgedBy: 'U0SRE' });
+  });
+
   it('end with the deployment', () => {
     const { state } = startDeployment(checklist, params);
     const aborted = run(state, { type: 'abort', actor: 'U0REQ', actorRoles: [], reason: 'stop', at: 2_000 });
