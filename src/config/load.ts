@@ -184,11 +184,21 @@ function crossCheck(
     });
   }
 
+  // The built-in default chain (owner, then on-call) is not checked: without an on-call role its level
+  // calls the deployers. A chain written here must name real roles.
+  if (located?.doc.has('escalation')) {
+    file.escalation.levels.forEach((level, index) => {
+      if (level.notify !== 'owner' && !roles.has(level.notify))
+        problems.push(
+          at(['escalation', 'levels', index, 'notify'], `no role "${level.notify}" under roles:`),
+        );
+    });
+  }
   problems.push(...checklistRoleProblems(checklists, files, roles, path));
   return problems;
 }
 
-/** Every owner or sign-off role a checklist names must be defined under `roles:`. */
+/** Every owner, sign-off or escalation role a checklist names must be defined under `roles:`. */
 export function checklistRoleProblems(
   checklists: ReadonlyMap<string, Checklist>,
   files: ReadonlyMap<string, string>,
@@ -215,6 +225,15 @@ export function checklistRoleProblems(
         }
       });
     }
+    checklist.escalation?.levels.forEach((level, index) => {
+      if (level.notify !== 'owner' && !roles.has(level.notify)) {
+        problems.push({
+          source,
+          path: `escalation.levels[${index}].notify`,
+          message: `role "${level.notify}" is not defined under roles: in ${configPath}`,
+        });
+      }
+    });
   }
   return problems;
 }

@@ -120,6 +120,57 @@ roles:
     expect(lines).toHaveLength(4);
   });
 
+  it('cross-checks the roles escalation chains notify, in flightdeck.yaml and in checklists', async () => {
+    const escalating = `${CHECKLIST}escalation:
+  levels:
+    - { after: 5m, notify: owner }
+    - { after: 10m, notify: sre-leads, page: true }
+`;
+    const path = await setup(
+      `
+services:
+  web:
+    checklist: tiny
+    channel: C0WEB
+    health_url: https://web.example.com/health
+escalation:
+  levels:
+    - { after: 10m, notify: owner }
+    - { after: 20m, notify: on-call, page: true }
+    - { after: 40m, notify: engineering-director }
+roles:
+  dba: { users: [U0DBA] }
+  on-call: { users: [U0ONCALL] }
+`,
+      { 'tiny.yaml': escalating },
+    );
+    const result = await loadConfig({ ...CREDS, FLIGHTDECK_CONFIG: path });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(
+        /flightdeck\.yaml:11: escalation\.levels\[2\]\.notify: no role "engineering-director" under roles:/,
+      ),
+      expect.stringMatching(
+        /tiny\.yaml: escalation\.levels\[1\]\.notify: role "sre-leads" is not defined under roles: in .*flightdeck\.yaml/,
+      ),
+    ]);
+  });
+
+  it('does not hold the built-in escalation chain against a file without an on-call role', async () => {
+    const path = await setup(`
+services:
+  web:
+    checklist: tiny
+    channel: C0WEB
+    health_url: https://web.example.com/health
+roles:
+  dba: { users: [U0DBA] }
+`);
+    const result = await loadConfig({ ...CREDS, FLIGHTDECK_CONFIG: path });
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([]);
+  });
+
   it('names each missing Slack credential separately from configuration problems', async () => {
     const path = await setup('services: {}\nroles:\n  dba: { users: [U0DBA] }\n');
     const none = await loadConfig({ FLIGHTDECK_CONFIG: path });
