@@ -89,7 +89,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   });
   const roles = new RoleDirectory(file.roles, client, logger, options.roleDirectory);
   const presenter = new SlackPresenter(client, store, catalogue, logger.child({ component: 'presenter' }), {
-    mentions: (name) => roles.mentions(name),
+    mentions: (name, except) => roles.mentions(name, except),
     ...options.presenter,
   });
   deployments.subscribe(presenter);

@@ -53,12 +53,15 @@ export class RoleDirectory {
     return role.users.includes(userId) || this.inAnyGroup(userId, role.groups);
   }
 
-  /** Slack mentions that notify a role: its people and its user groups (undefined: no such role). */
-  mentions(roleName: string): string | undefined {
+  /**
+   * Slack mentions that notify a role: its people and its user groups (undefined: no such role). People in
+   * `except` are left out (e.g. those who already signed); a group is mentioned whole.
+   */
+  mentions(roleName: string, except?: ReadonlySet<string>): string | undefined {
     const role = this.roles[roleName];
     if (!role) return undefined;
     return [
-      ...role.users.map((user) => `<@${user}>`),
+      ...role.users.filter((user) => !except?.has(user)).map((user) => `<@${user}>`),
       ...role.groups.map((group) => `<!subteam^${group}>`),
     ].join(' ');
   }

@@ -39,8 +39,11 @@ export interface PresenterOptions {
   /** Across the workspace: sustained updates per second and burst (defaults 2/s, 20). */
   updatesPerSecond?: number;
   updateBurst?: number;
-  /** Mentions that notify a role's people (failure replies, alerts); undefined for a role not defined. */
-  mentions?: (role: string) => string | undefined;
+  /**
+   * Mentions that notify a role's people (failure replies, alerts), leaving out the people in `except`;
+   * undefined for a role not defined.
+   */
+  mentions?: (role: string, except?: ReadonlySet<string>) => string | undefined;
 }
 
 type StartOutcome = { ok: true; ts: string } | { ok: false; error: string };
@@ -75,7 +78,7 @@ export class SlackPresenter implements ChangeListener {
   }
 
   private readonly mentions: (role: string) => string;
-  private readonly mentionsIfDefined: (role: string) => string | undefined;
+  private readonly mentionsIfDefined: (role: string, except?: ReadonlySet<string>) => string | undefined;
 
   onChange(change: Change): void {
     const id = change.deployment.id;

@@ -48,8 +48,13 @@ const LEVELS = [ROOMY, COMPACT, TIGHT];
 /** What the renderer knows beyond the deployment: which check runs a worker has picked up. */
 export interface PhaseRenderContext {
   startedChecks?: Readonly<Record<string, number>>;
-  /** Mentions for a role's people (follow-up phases call their owners when they open). */
-  mentions?: (role: string) => string | undefined;
+  /**
+   * Mentions for a role's people, leaving out those in `except` (follow-up phases call their owners when
+   * they open; a sign-off calls whoever of its role may still sign).
+   */
+  mentions?: (role: string, except?: ReadonlySet<string>) => string | undefined;
+  /** Who may not sign off (the requester, when the checklist asks for four eyes). */
+  mayNotSign?: string;
 }
 
 export function phaseMessageKey(phaseId: string, part: number): string {
@@ -157,6 +162,7 @@ function renderAt(
   const phaseState = deployment.phases[phase.id];
   const open = phaseState?.status === 'active';
   const followUp = phase.after !== undefined;
+  const itemContext = checklist.four_eyes ? { ...context, mayNotSign: deployment.requestedBy } : context;
   // A follow-up phase is walked after the deployment completed; everything else only while it is active.
   const live = deployment.status === 'active' || (followUp && open && deployment.status === 'completed');
 
@@ -212,7 +218,7 @@ function renderAt(
       !isResolved(state) &&
       (open || (phaseState?.status === 'completed' && !item.required));
     const undo = live && open && isResolved(state) && state.by !== 'flightdeck';
-    blocks.push(...itemBlocks(deployment, item, state, { actionable, undo, waitingFor }, caps, context));
+    blocks.push(...itemBlocks(deployment, item, state, { actionable, undo, waitingFor }, caps, itemContext));
   }
   return { text: `${phase.title}: ${of}`, blocks };
 }
@@ -299,7 +305,8 @@ function stepText(
 }
 
 function itemText(item: Item, state: ItemState, caps: Caps, context: PhaseRenderContext): string {
-  const mentionsOf = (role: string) => truncate(context.mentions?.(role) ?? `*${role}*`, 300);
+  const mentionsOf = (role: string, except?: ReadonlySet<string>) =>
+    truncate(context.mentions?.(role, except) || `*${role}*`, 300);
   const lines = [titleLine(item, state, caps)];
   const meta: string[] = [];
   const role = ownerRole(item);
@@ -314,8 +321,11 @@ function itemText(item: Item, state: ItemState, caps: Caps, context: PhaseRender
       .join(', ');
     const missing = item.signoff.count - signatures.length;
     if (signatures.length > 0) lines.push(`✍️ ${signatures.length} of ${item.signoff.count} signed: ${names}`);
+    // Who is still needed: the role's people who have not signed and may sign (four eyes).
+    const cannotSign = new Set(signatures.map((signature) => signature.by));
+    if (context.mayNotSign) cannotSign.add(context.mayNotSign);
     if (missing > 0 && !isResolved(state))
-      lines.push(`_needs ${missing} more from_ ${mentionsOf(item.signoff.role)}`);
+      lines.push(`_needs ${missing} more from_ ${mentionsOf(item.signoff.role, cannotSign)}`);
   }
   const resolution = describeResolution(state, caps);
   if (resolution && !(item.kind === 'signoff' && state.status === 'done')) lines.push(resolution);
