@@ -19,7 +19,7 @@ import { type Deployment, isTerminal } from './model.js';
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
  *   lock:<service>:<env> the active deployment's id; one active deployment per service+environment
  *   active               set of active deployment ids
- *   history:<service>    sorted set of deployment ids by start time
+ *   history:<service>    sorted set of deployment ids by start time, trimmed to the newest `historyKept`
  *   followups            sorted set of "<deployment>|<phase>" follow-ups not yet open, by due time
  */
 
@@ -29,9 +29,10 @@ if existing then return {0, existing} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[5], 'NX')
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'rev', '1', 'checklist', ARGV[3], 'values', ARGV[4])
-for i = 7, #ARGV do redis.call('XADD', KEYS[3], '*', 'event', ARGV[i]) end
+for i = 8, #ARGV do redis.call('XADD', KEYS[3], '*', 'event', ARGV[i]) end
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[7]) + 1))
 return {1, ARGV[1]}
 `;
 
@@ -73,10 +74,15 @@ export class DeploymentStore {
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
   private static readonly STALE_CLAIM_MS = 60_000;
 
+  /** Deployments listed per service (`/deploy history`, `/deploy report <service>`); older ones drop off. */
+  private readonly historyKept: number;
+
   constructor(
     redis: Redis,
     readonly prefix = 'fd',
+    options: { historyKept?: number } = {},
   ) {
+    this.historyKept = options.historyKept ?? 200;
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
@@ -114,6 +120,7 @@ export class DeploymentStore {
       JSON.stringify(values),
       raw,
       state.createdAt,
+      this.historyKept,
       ...events.map((event) => JSON.stringify(event)),
     );
     return created === 1 ? { ok: true } : { ok: false, activeId: id };

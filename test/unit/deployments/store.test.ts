@@ -161,6 +161,33 @@ describe('DeploymentStore with real Redis', () => {
     expect(next.ok && next.state.currentPhase).toBe(1);
   });
 
+  it("lists a service's deployments newest first, trimmed to the newest `historyKept`", async () => {
+    const redis = connectTestRedis();
+    connections.push(redis);
+    const store = new DeploymentStore(redis, uniquePrefix('history'), { historyKept: 3 });
+    let clock = 1_000;
+    const service = new DeploymentService(store, catalogue(), () => clock);
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      clock += 1_000;
+      const started = await service.start({ service: 'checkout', version: `1.0.${index}`, actor: 'U0A' });
+      if (!started.ok) throw new Error(started.message);
+      ids.push(started.deployment.id);
+      const aborted = await service.execute(started.deployment.id, {
+        type: 'abort',
+        actor: 'U0A',
+        actorRoles: [],
+        reason: 'next',
+        at: clock + 1,
+      });
+      expect(aborted.ok).toBe(true);
+    }
+    expect(await store.history('checkout')).toEqual([ids[4], ids[3], ids[2]]);
+    expect(await store.history('checkout', 2)).toEqual([ids[4], ids[3]]);
+    // Only the index is trimmed: an older deployment is still there by id.
+    expect((await store.load(ids[0]!))?.state.version).toBe('1.0.0');
+  });
+
   it('claims a Slack message once, and lets a stale claim be taken over', async () => {
     const { store } = replica(uniquePrefix('claim'));
     expect(await store.claimMessage('d1', 'card', 1_000)).toBe(true);
