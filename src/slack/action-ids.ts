@@ -17,6 +17,8 @@ export const ACTION = {
   deploymentPause: 'deployment.pause',
   deploymentResume: 'deployment.resume',
   deploymentAbort: 'deployment.abort',
+  /** On the report: opens the Retrospective modal. */
+  reportRetrospective: 'report.retrospective',
 } as const;
 
 export const VIEW = {
@@ -25,10 +27,18 @@ export const VIEW = {
   rollback: 'deployment.rollback.modal',
   confirmTraffic: 'traffic.confirm.modal',
   abortDeployment: 'deployment.abort.modal',
+  retrospective: 'report.retrospective.modal',
 } as const;
 
 /** Block and action ids inside modals, for reading `view.state.values`. */
 export const FIELD = {
   reasonBlock: 'reason',
   reasonInput: 'reason.input',
+  /** Retrospective: severity counts, user impact, and one block per question (`retro.q.<question id>`). */
+  retroCritical: 'retro.critical',
+  retroMajor: 'retro.major',
+  retroMinor: 'retro.minor',
+  retroUserImpact: 'retro.user-impact',
+  retroQuestionPrefix: 'retro.q.',
+  retroInput: 'value',
 } as const;
