@@ -1,12 +1,13 @@
 import type { webApi } from '@slack/bolt';
 import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
-import { type Deployment, isResolved } from '../deployments/model.js';
+import { type Deployment, isResolved, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
 import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { buildReport } from '../reports/report.js';
 import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
 import { escalationMessageKey, parseEscalationMessageKey, renderEscalation } from './render/escalation.js';
 import { mention, type SlackMessage } from './render/format.js';
@@ -21,8 +22,8 @@ import {
   trafficFailureKey,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
+import { REPORT_KEY, renderReportMessage } from './render/report.js';
 import { CARD_KEY, renderStatusCard } from './render/status-card.js';
-import { renderSummary, SUMMARY_KEY } from './render/summary.js';
 import { DEFAULT_UPDATE_BUDGET, UpdateScheduler } from './update-scheduler.js';
 
 /**
@@ -267,10 +268,8 @@ export class SlackPresenter implements ChangeListener {
           this.markDirty(deployment, checklist, 'all');
           this.markDirty(deployment, checklist, [rollbackMessageKey(event.run)]);
           await this.refreshGuardAlerts(deployment, checklist);
-          if (event.type === 'rollback.completed') {
-            loaded = (await this.store.load(deployment.id)) ?? loaded;
-            await this.ensurePosted(deployment.id, SUMMARY_KEY, () => renderSummary(loaded.state, checklist));
-          }
+          if (event.type === 'rollback.completed')
+            await this.ensurePosted(deployment.id, REPORT_KEY, () => this.report(deployment.id, loaded));
           break;
         case 'guard.fired':
           await this.ensurePosted(
@@ -296,10 +295,12 @@ export class SlackPresenter implements ChangeListener {
         case 'deployment.completed':
         case 'deployment.aborted':
           this.markDirty(deployment, checklist, 'all');
-          loaded = (await this.store.load(deployment.id)) ?? loaded;
-          await this.ensurePosted(deployment.id, SUMMARY_KEY, () => renderSummary(loaded.state, checklist), {
+          await this.ensurePosted(deployment.id, REPORT_KEY, () => this.report(deployment.id, loaded), {
             broadcast: true,
           });
+          break;
+        case 'retrospective.recorded':
+          this.markDirty(deployment, checklist, [REPORT_KEY]);
           break;
       }
     }
@@ -373,8 +374,7 @@ export class SlackPresenter implements ChangeListener {
       await this.store.setMessage(id, key, posted.ts as string);
       // A change may have landed while we posted; make sure the message catches up.
       const after = await this.store.load(id);
-      if (after && after.rev !== loaded.rev && key !== SUMMARY_KEY)
-        this.markDirty(after.state, after.checklist, [key]);
+      if (after && after.rev !== loaded.rev) this.markDirty(after.state, after.checklist, [key]);
     } catch (error) {
       await this.store.releaseMessage(id, key);
       this.logger.error(
@@ -448,6 +448,20 @@ export class SlackPresenter implements ChangeListener {
     return owner ? this.mentions(owner) : mention(state.requestedBy);
   }
 
+  /** The report from the newest state and the whole audit stream. */
+  private async report(id: string, fallback: LoadedDeployment): Promise<SlackMessage> {
+    const fresh = (await this.store.load(id)) ?? fallback;
+    const audit = await this.store.audit(id);
+    return renderReportMessage(
+      buildReport(
+        fresh.state,
+        fresh.checklist,
+        audit.map((entry) => entry.event),
+        Date.now(),
+      ),
+    );
+  }
+
   private card(state: Deployment, checklist: Checklist): SlackMessage {
     const service = this.catalogue.services[state.service];
     return renderStatusCard(state, checklist, { namespace: service?.namespace, links: service?.links });
@@ -467,6 +481,8 @@ export class SlackPresenter implements ChangeListener {
           ]
         : keys;
     for (const key of list) this.schedule(deployment.id, key);
+    // After the end the report is posted, and follow-ups (or a late rollback) still change its figures.
+    if (isTerminal(deployment) && !list.includes(REPORT_KEY)) this.schedule(deployment.id, REPORT_KEY);
   }
 
   private schedule(id: string, key: string): void {
@@ -492,6 +508,7 @@ export class SlackPresenter implements ChangeListener {
 
   private async render(loaded: LoadedDeployment, key: string): Promise<SlackMessage | undefined> {
     if (key === CARD_KEY) return this.card(loaded.state, loaded.checklist);
+    if (key === REPORT_KEY) return this.report(loaded.state.id, loaded);
     const escalation = parseEscalationMessageKey(key);
     if (escalation) {
       const level = loaded.state.escalationLevels?.[escalation.level - 1];

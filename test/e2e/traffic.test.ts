@@ -11,8 +11,8 @@ import type { KubeObject } from '../../src/sandbox/fake-kube.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import { rollbackMessageKey, trafficFailureKey } from '../../src/slack/render/operations.js';
+import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
-import { SUMMARY_KEY } from '../../src/slack/render/summary.js';
 import { ROLLED_BACK } from '../../src/traffic/rolling.js';
 import type { FakeView, JsonObject } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -526,7 +526,7 @@ describe('/deploy rollback and Roll back…', () => {
     expect(text).toContain('*Before:* canary 25% (stable 75%) via Ingress web-canary');
     expect(text).toContain('*After:* canary 0% (stable 100%) via Ingress web-canary');
     expect(text).toContain('error rate up since 25%');
-    expect(await h.bot.store.message(id, SUMMARY_KEY)).toBeDefined();
+    expect(await h.bot.store.message(id, REPORT_KEY)).toBeDefined();
     expect(await cardText(id)).toContain('*Rolled back* in');
 
     // The lock is free: the next deployment of web starts.

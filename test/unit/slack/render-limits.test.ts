@@ -3,11 +3,12 @@ import { loadChecklists } from '../../../src/checklists/loader.js';
 import { allPhases } from '../../../src/checklists/schema.js';
 import { startDeployment } from '../../../src/deployments/engine.js';
 import type { Deployment, ItemState } from '../../../src/deployments/model.js';
+import { buildReport } from '../../../src/reports/report.js';
 import { renderItemDetails, renderPhaseDetails } from '../../../src/slack/render/details.js';
 import type { SlackMessage } from '../../../src/slack/render/format.js';
 import { partitionPhase, renderPhasePart } from '../../../src/slack/render/phase-message.js';
+import { renderReportMessage } from '../../../src/slack/render/report.js';
 import { renderStatusCard } from '../../../src/slack/render/status-card.js';
-import { renderSummary } from '../../../src/slack/render/summary.js';
 import { blockTextLength, MESSAGE_LIMITS, messageBlockProblems } from '../../support/block-kit-rules.js';
 
 /**
@@ -55,7 +56,7 @@ describe('Block Kit limits across the five seed checklists', () => {
   });
 
   for (const [id, checklist] of checklists) {
-    it(`${id}: every phase part, card, summary and details fit`, () => {
+    it(`${id}: every phase part, card, report and details fit`, () => {
       let messages = 0;
       for (const [stateName, makeState] of Object.entries(STATES)) {
         const base = startDeployment(checklist, {
@@ -102,7 +103,10 @@ describe('Block Kit limits across the five seed checklists', () => {
             links: { a: 'https://a.example.com', b: 'https://b.example.com' },
           }),
         );
-        assertFits(`${id} summary ${stateName}`, renderSummary(ended, checklist));
+        assertFits(
+          `${id} report ${stateName}`,
+          renderReportMessage(buildReport(ended, checklist, undefined, Date.UTC(2026, 10, 24))),
+        );
       }
       for (const { phase } of allPhases(checklist)) {
         assertFits(`${id} runbook ${phase.id}`, renderPhaseDetails(phase));
