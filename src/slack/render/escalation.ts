@@ -1,6 +1,7 @@
+import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
-import type { Deployment } from '../../deployments/model.js';
-import { describeEscalation } from '../../escalations/describe.js';
+import { type Deployment, isRollingBack, isTerminal } from '../../deployments/model.js';
+import { describeEscalation, splitKey } from '../../escalations/describe.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {
@@ -18,6 +19,8 @@ import {
  * so they are notified) and an Acknowledge button that stops the chain. Updated when it is acknowledged
  * or its cause goes away, so the thread never shows a stale call for help.
  */
+
+type Button = types.Button;
 
 export function escalationMessageKey(key: string, chain: number, level: number): string {
   return `escalation:${key}:${chain}:${level}`;
@@ -60,20 +63,30 @@ export function renderEscalation(
   const blocks: Block[] = [
     { type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text: `${header}\n${footer}` } },
   ];
+  const elements: Button[] = [];
   if (open) {
-    blocks.push({
-      type: 'actions',
-      block_id: 'escalation.actions',
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTION.escalationAcknowledge,
-          text: { type: 'plain_text', text: '👀 Acknowledge' },
-          style: 'primary',
-          value: actionValue(deployment.id, key),
-        },
-      ],
+    elements.push({
+      type: 'button',
+      action_id: ACTION.escalationAcknowledge,
+      text: { type: 'plain_text', text: '👀 Acknowledge' },
+      style: 'primary',
+      value: actionValue(deployment.id, key),
     });
   }
+  // A trigger that does not roll back by itself: whoever is called can do it from here (also after
+  // acknowledging), as from the trigger's alert.
+  const [kind, triggerId] = splitKey(key);
+  const live =
+    current && escalation?.resolvedAt === undefined && escalation?.level === level && !isTerminal(deployment);
+  if (kind === 'guard' && triggerId && live && !isRollingBack(deployment)) {
+    elements.push({
+      type: 'button',
+      action_id: ACTION.deploymentRollback,
+      text: { type: 'plain_text', text: '↩️ Roll back now…' },
+      style: 'danger',
+      value: actionValue(deployment.id, triggerId),
+    });
+  }
+  if (elements.length > 0) blocks.push({ type: 'actions', block_id: 'escalation.actions', elements });
   return { text: `⏰ ${deployment.service}: ${truncate(what, 200)}`, blocks };
 }
