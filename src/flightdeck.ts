@@ -161,6 +161,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
         prefix,
         deployments,
         logger.child({ component: 'timers' }),
+        timers,
       ),
       ...(file.paging
         ? [
@@ -189,7 +190,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   void presenter
     .reconcile()
     .catch((error: Error) => logger.error({ err: error.message }, 'reconcile failed'));
-  for (const queue of [checks, operations, timers, guards]) {
+  for (const queue of [checks, operations, timers, guards, paging]) {
+    if (!queue) continue;
     void queue
       .reconcile(store)
       .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));

@@ -36,7 +36,8 @@ export class PagingQueue implements ChangeListener {
       defaultJobOptions: {
         attempts: 5,
         backoff: { type: 'exponential', delay: 2_000 },
-        removeOnComplete: { count: 1_000 },
+        // Kept a week: a job id still present is what stops reconcile() from paging a level again.
+        removeOnComplete: { age: 7 * 24 * 3_600, count: 10_000 },
         removeOnFail: { age: 7 * 24 * 3_600 },
       },
     });
@@ -57,6 +58,29 @@ export class PagingQueue implements ChangeListener {
         void this.page({ deploymentId, key: event.key, chain: event.chain, action: 'acknowledge' });
       } else if (event.type === 'escalation.resolved' && event.paged) {
         void this.page({ deploymentId, key: event.key, chain: event.chain, action: 'resolve' });
+      }
+    }
+  }
+
+  /**
+   * After a restart: the pages live chains called for (a no-op for those already queued or sent). A
+   * process that died between committing a level and queueing its page would otherwise never send it.
+   */
+  async reconcile(store: DeploymentStore): Promise<void> {
+    for (const deploymentId of await store.activeIds()) {
+      const loaded = await store.load(deploymentId);
+      if (!loaded) continue;
+      const levels = loaded.state.escalationLevels ?? [];
+      for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
+        const { chain } = escalation;
+        for (let level = 1; level <= escalation.level; level++) {
+          if (levels[level - 1]?.page)
+            await this.page({ deploymentId, key, chain, action: 'trigger', level });
+        }
+        if (!escalation.paged) continue;
+        if (escalation.acknowledgedBy) await this.page({ deploymentId, key, chain, action: 'acknowledge' });
+        if (escalation.resolvedAt !== undefined)
+          await this.page({ deploymentId, key, chain, action: 'resolve' });
       }
     }
   }
@@ -100,6 +124,13 @@ export class PagingWorker {
     const loaded = await this.store.load(deploymentId);
     if (!loaded) return;
     const { state, checklist } = loaded;
+    const escalation = state.escalations?.[key];
+    if (action === 'trigger' && (escalation?.chain !== chain || escalation.resolvedAt !== undefined)) {
+      // Its cause went away while this trigger waited (or was being retried): the resolve is sent, or
+      // will be; a trigger arriving after it would open an incident nothing ever resolves.
+      this.logger.info({ deploymentId, key, chain, level }, 'trigger dropped: escalation already resolved');
+      return;
+    }
     const what = describeEscalation(checklist, state, key);
     await this.pager.send({
       action,

@@ -1,5 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Deployment } from '../deployments/model.js';
 import type { Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,8 +34,30 @@ function timerJobId(job: TimerJob): string {
 }
 
 /** Cause keys have ':' (`phase:<id>`), which BullMQ job ids may not contain. */
-function escalationJobId(deploymentId: string, key: string, chain: number, level: number): string {
+export function escalationJobId(deploymentId: string, key: string, chain: number, level: number): string {
   return `${deploymentId}.escalate.${key.replaceAll(':', '~')}.${chain}.${level}`;
+}
+
+/** The timer a running chain needs next (the level after the one it is at), if it still climbs. */
+export function nextEscalationTimer(
+  deployment: Deployment,
+  key: string,
+): { job: TimerJob; at: number } | undefined {
+  const escalation = deployment.escalations?.[key];
+  if (!escalation || escalation.resolvedAt !== undefined || escalation.acknowledgedBy) return undefined;
+  const next = deployment.escalationLevels?.[escalation.level];
+  if (!next) return undefined;
+  return {
+    job: {
+      kind: 'escalate',
+      deploymentId: deployment.id,
+      key,
+      chain: escalation.chain,
+      level: escalation.level + 1,
+    },
+    // As the engine times them: every level from the chain's start, unscaled.
+    at: escalation.startedAt + next.after,
+  };
 }
 
 export class TimerQueue implements ChangeListener {
@@ -123,7 +146,11 @@ export class TimerQueue implements ChangeListener {
     }
   }
 
-  /** After a restart: every running watch window has its timer (a no-op where it exists). */
+  /**
+   * After a restart: every running watch window, climbing escalation chain and scheduled follow-up has
+   * its timer (a no-op where it exists). A process that died between committing a change and setting the
+   * timer it called for (they are not one write) would otherwise leave the chain or phase stuck.
+   */
   async reconcile(store: DeploymentStore): Promise<void> {
     for (const id of await store.activeIds()) {
       const loaded = await store.load(id);
@@ -137,6 +164,14 @@ export class TimerQueue implements ChangeListener {
           await this.set({ kind: 'wait', deploymentId: id, itemId: item.id, run: state.run }, until);
         }
       }
+      for (const key of Object.keys(loaded.state.escalations ?? {})) {
+        const next = nextEscalationTimer(loaded.state, key);
+        if (next) await this.set(next.job, next.at);
+      }
+    }
+    // Completed deployments keep their follow-ups: the index lists every one still to open.
+    for (const due of await store.followUpsDue(10_000)) {
+      await this.set({ kind: 'follow-up', deploymentId: due.deploymentId, phaseId: due.phaseId }, due.dueAt);
     }
   }
 
@@ -155,6 +190,8 @@ export class TimerWorker {
     prefix: string,
     private readonly deployments: DeploymentService,
     private readonly logger: Logger,
+    /** Where the next escalation level is set before this one's job completes (see fire()). */
+    private readonly timers?: TimerQueue,
   ) {
     this.worker = new Worker<TimerJob>(TIMERS_QUEUE, (job) => this.fire(job), {
       connection,
@@ -176,6 +213,15 @@ export class TimerWorker {
     const outcome = await this.deployments.execute(timer.deploymentId, command);
     if (!outcome.ok && outcome.code !== 'unchanged' && outcome.code !== 'not_active') {
       this.logger.warn({ ...timer, code: outcome.code }, 'timer not applied');
+    }
+    if (timer.kind === 'escalate' && this.timers) {
+      // The change's listeners set the next level too, but without waiting; setting it here before the
+      // job completes means a worker that dies now leaves this job to be retried, and the retry (which
+      // the engine answers "unchanged") still sets it. Same job id, so it is set once either way.
+      const loaded = await this.deployments.load(timer.deploymentId);
+      const next = loaded && nextEscalationTimer(loaded.state, timer.key);
+      if (next && next.job.kind === 'escalate' && next.job.chain === timer.chain)
+        await this.timers.set(next.job, next.at);
     }
   }
 

@@ -127,6 +127,14 @@ export class SlackPresenter implements ChangeListener {
         ) {
           await this.ensurePhase(loaded, index);
         }
+        // Levels that fired while the process that fired them died before posting them.
+        for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
+          if (escalation.resolvedAt !== undefined) continue;
+          for (let level = 1; level <= escalation.level; level++) {
+            const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
+            await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
+          }
+        }
       });
       this.markDirty(loaded.state, loaded.checklist, 'all');
     }
@@ -219,23 +227,7 @@ export class SlackPresenter implements ChangeListener {
           );
           break;
         case 'escalation.level':
-          await this.ensurePosted(
-            deployment.id,
-            escalationMessageKey(event.key, event.chain, event.level),
-            async () => {
-              const fresh = (await this.store.load(deployment.id)) ?? loaded;
-              const called = this.escalationCallees(fresh.state, fresh.checklist, event.key, event.notify);
-              return renderEscalation(
-                fresh.state,
-                fresh.checklist,
-                event.key,
-                event.chain,
-                event.level,
-                called,
-                Date.now(),
-              );
-            },
-          );
+          await this.postEscalationLevel(loaded, event.key, event.chain, event.level, event.notify);
           await this.refreshEscalations(deployment, checklist, event.key);
           break;
         case 'escalation.acknowledged':
@@ -391,6 +383,21 @@ export class SlackPresenter implements ChangeListener {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return undefined;
+  }
+
+  /** A level's call for help in the thread, once (mentioning whom it calls, so they are notified). */
+  private async postEscalationLevel(
+    loaded: LoadedDeployment,
+    key: string,
+    chain: number,
+    level: number,
+    notify: string,
+  ): Promise<void> {
+    await this.ensurePosted(loaded.state.id, escalationMessageKey(key, chain, level), async () => {
+      const fresh = (await this.store.load(loaded.state.id)) ?? loaded;
+      const called = this.escalationCallees(fresh.state, fresh.checklist, key, notify);
+      return renderEscalation(fresh.state, fresh.checklist, key, chain, level, called, Date.now());
+    });
   }
 
   /** Escalation messages about one cause: re-rendered as the chain climbs, is acknowledged or resolves. */
