@@ -3,10 +3,20 @@ import { maySteer } from '../../deployments/engine.js';
 import { BOT_ACTOR } from '../../deployments/model.js';
 import type { LoadedDeployment } from '../../deployments/store.js';
 import { serializeError } from '../../observability/logger.js';
+import { renderReportMarkdown } from '../../reports/markdown.js';
+import { buildReport, deploymentDuration } from '../../reports/report.js';
+import { formatDuration } from '../../shared/duration.js';
 import { openModal } from '../actions/item-actions.js';
 import { askRollback, trafficConfirmModal } from '../actions/operation-actions.js';
 import { type SlackContext, threadLink } from '../context.js';
-import { DEPLOYMENT_STATE_LABEL, escapeText, mention, slackDateTime } from '../render/format.js';
+import {
+  type Block,
+  DEPLOYMENT_STATE_LABEL,
+  escapeText,
+  mention,
+  slackDateTime,
+  truncate,
+} from '../render/format.js';
 import { describeTarget } from '../render/operations.js';
 import { itemCounts } from '../render/status-card.js';
 import { type DeployRequest, parseDeployCommand, USAGE } from './parse.js';
@@ -41,6 +51,24 @@ export function registerDeployCommand(app: App, context: SlackContext): void {
         await ack();
         await answering(context, respond, 'status', async () => {
           await respond({ response_type: 'ephemeral', text: await status(context, client, request.service) });
+        });
+        return;
+      case 'report':
+        await ack();
+        await answering(context, respond, `report${request.target ? ` ${request.target}` : ''}`, async () => {
+          await respond({
+            response_type: 'ephemeral',
+            ...(await report(context, request.target, command.channel_id)),
+          });
+        });
+        return;
+      case 'history':
+        await ack();
+        await answering(context, respond, `history ${request.service}`, async () => {
+          await respond({
+            response_type: 'ephemeral',
+            text: await history(context, client, request.service),
+          });
         });
         return;
       case 'traffic':
@@ -164,14 +192,127 @@ async function status(
       : `Deployment \`${id}\` is gone.`;
   }
   const ids = await context.store.activeIds();
-  if (ids.length === 0) return 'No active deployments.';
-  const lines: string[] = [];
-  for (const id of ids.slice(0, 30)) {
-    const loaded = await context.store.load(id);
-    if (loaded) lines.push(statusLine(loaded, await threadLink(client, context, id)));
+  const parts: string[] = [];
+  if (ids.length === 0) parts.push('No active deployments.');
+  else {
+    const lines: string[] = [];
+    for (const id of ids.slice(0, 30)) {
+      const loaded = await context.store.load(id);
+      if (loaded) lines.push(statusLine(loaded, await threadLink(client, context, id)));
+    }
+    const more = ids.length > 30 ? `\n…and ${ids.length - 30} more` : '';
+    parts.push(`*Active deployments (${ids.length})*\n${lines.join('\n')}${more}`);
   }
-  const more = ids.length > 30 ? `\n…and ${ids.length - 30} more` : '';
-  return `*Active deployments (${ids.length})*\n${lines.join('\n')}${more}`;
+  const due = await followUpsDue(context, client);
+  if (due) parts.push(due);
+  return parts.join('\n\n');
+}
+
+const FOLLOW_UPS_LISTED = 10;
+
+/** Follow-up phases still to open across services, soonest first, with when each is due. */
+async function followUpsDue(context: SlackContext, client: webApi.WebClient): Promise<string | undefined> {
+  const due = await context.store.followUpsDue(FOLLOW_UPS_LISTED + 1);
+  if (due.length === 0) return undefined;
+  const now = Date.now();
+  const lines: string[] = [];
+  for (const { deploymentId, phaseId, dueAt } of due.slice(0, FOLLOW_UPS_LISTED)) {
+    const loaded = await context.store.load(deploymentId);
+    if (!loaded) continue;
+    const phase = loaded.checklist.phases.find((candidate) => candidate.id === phaseId);
+    const link = await threadLink(client, context, deploymentId);
+    const when = dueAt <= now ? 'due now' : `due ${slackDateTime(dueAt)} (in ${formatDuration(dueAt - now)})`;
+    lines.push(
+      `• *${escapeText(loaded.state.service)}* \`${escapeText(loaded.state.version)}\` — ${escapeText(truncate(phase?.title ?? phaseId, 120))} ${when}${link ? ` · <${link}|thread>` : ''}`,
+    );
+  }
+  const more = due.length > FOLLOW_UPS_LISTED ? '\n…and more' : '';
+  return `*Follow-ups due next*\n${lines.join('\n')}${more}`;
+}
+
+/** The Markdown report fits one ephemeral: Slack allows 12,000 characters of markdown blocks a message. */
+const REPORT_MAX_CHARS = 12_000;
+
+/**
+ * `/deploy report [service|id]`: a deployment id, else a service's latest deployment, else (no argument)
+ * the latest deployment of the service(s) this channel belongs to. Answered as a markdown block.
+ */
+async function report(
+  context: SlackContext,
+  target: string | undefined,
+  channel: string,
+): Promise<{ text: string; blocks?: Block[] }> {
+  let id: string | undefined;
+  if (target === undefined) {
+    const services = Object.entries(context.catalogue.services)
+      .filter(([, service]) => service.channel === channel)
+      .map(([name]) => name);
+    if (services.length === 0)
+      return { text: 'No service deploys from this channel. Say which: `/deploy report <service>`.' };
+    id = await latestOf(context, services);
+    if (!id)
+      return { text: `${services.join(', ')} ${services.length === 1 ? 'has' : 'have'} no deployments yet.` };
+  } else if (context.catalogue.services[target]) {
+    id = (await context.store.history(target, 1))[0];
+    if (!id) return { text: `${target} has no deployments yet.` };
+  } else {
+    id = target;
+  }
+  const loaded = await context.store.load(id);
+  if (!loaded)
+    return {
+      text: `No service or deployment "${target}". Services: ${Object.keys(context.catalogue.services).sort().join(', ')}.`,
+    };
+  const audit = await context.store.audit(id);
+  const built = buildReport(
+    loaded.state,
+    loaded.checklist,
+    audit.map((entry) => entry.event),
+    Date.now(),
+  );
+  const markdown = renderReportMarkdown(built, { maxChars: REPORT_MAX_CHARS });
+  return {
+    text: `Deployment report: ${loaded.state.service} ${loaded.state.version} (${id})`,
+    blocks: [{ type: 'markdown', text: markdown }],
+  };
+}
+
+/** The newest deployment across some services (a channel may host several). */
+async function latestOf(context: SlackContext, services: string[]): Promise<string | undefined> {
+  let best: { id: string; createdAt: number } | undefined;
+  for (const service of services) {
+    const id = (await context.store.history(service, 1))[0];
+    const loaded = id ? await context.store.load(id) : undefined;
+    if (id && loaded && (!best || loaded.state.createdAt > best.createdAt))
+      best = { id, createdAt: loaded.state.createdAt };
+  }
+  return best?.id;
+}
+
+const HISTORY_LISTED = 10;
+
+/** `/deploy history <service>`: the last deployments with version, outcome, duration, when and who. */
+async function history(
+  context: SlackContext,
+  client: webApi.WebClient,
+  serviceName: string,
+): Promise<string> {
+  if (!context.catalogue.services[serviceName]) return `No service "${serviceName}" in flightdeck.yaml.`;
+  const ids = await context.store.history(serviceName, HISTORY_LISTED);
+  if (ids.length === 0) return `${serviceName} has no deployments yet.`;
+  const now = Date.now();
+  const lines: string[] = [];
+  for (const id of ids) {
+    const loaded = await context.store.load(id);
+    if (!loaded) continue;
+    const { state } = loaded;
+    const duration = formatDuration(deploymentDuration(state, now));
+    const link = await threadLink(client, context, id);
+    lines.push(
+      `• \`${escapeText(state.version)}\` ${DEPLOYMENT_STATE_LABEL[state.status]} · ${duration}${state.endedAt === undefined ? ' so far' : ''} · ${slackDateTime(state.createdAt)} · by ${mention(state.requestedBy)} · \`${id}\`${link ? ` · <${link}|thread>` : ''}`,
+    );
+  }
+  return `*${escapeText(serviceName)}: last ${lines.length} deployment${lines.length === 1 ? '' : 's'}*\n${lines.join('\n')}\n_\`/deploy report <id>\` for one in full._`;
 }
 
 function statusLine({ state, checklist }: LoadedDeployment, link: string | undefined): string {

@@ -8,6 +8,9 @@ import type { TrafficTarget } from '../../deployments/model.js';
 export type DeployRequest =
   | { type: 'start'; service: string; version: string; checklistId?: string }
   | { type: 'status'; service?: string }
+  /** A service's latest deployment, or one deployment by id; none: the channel's service's latest. */
+  | { type: 'report'; target?: string }
+  | { type: 'history'; service: string }
   | { type: 'abort'; service: string; reason: string }
   | { type: 'traffic'; service: string; target: TrafficTarget }
   | { type: 'rollback'; service: string; reason?: string }
@@ -19,7 +22,9 @@ export type DeployRequest =
 export const USAGE = [
   '*Usage*',
   '`/deploy start <service> <version> [checklist]` — open a deployment thread and walk its checklist',
-  '`/deploy status [service]` — active deployments, or one service’s current deployment',
+  '`/deploy status [service]` — active deployments and follow-ups due next, or one service’s current deployment',
+  '`/deploy report [service|deployment-id]` — the deployment report as Markdown (default: this channel’s latest)',
+  '`/deploy history <service>` — the service’s last 10 deployments: version, outcome, duration, who',
   '`/deploy traffic <service> <percent|blue|green>` — shift traffic (100% and slot switches ask first)',
   '`/deploy rollback <service> [reason]` — roll back the active deployment (asks first)',
   '`/deploy pause <service>` / `/deploy resume <service>` — hold or continue the checklist',
@@ -44,6 +49,16 @@ export function parseDeployCommand(text: string): DeployRequest {
       if (args.length > 1) return invalid('`status` takes at most one service name.');
       if (args[0] && !NAME_RE.test(args[0])) return invalid(`"${args[0]}" is not a service name.`);
       return args[0] ? { type: 'status', service: args[0] } : { type: 'status' };
+    case 'report':
+      if (args.length > 1) return invalid('`report` takes at most one service name or deployment id.');
+      if (args[0] && !NAME_RE.test(args[0]))
+        return invalid(`"${args[0]}" is not a service name or deployment id.`);
+      return args[0] ? { type: 'report', target: args[0] } : { type: 'report' };
+    case 'history':
+      if (!args[0]) return invalid('`history` needs a service, e.g. `/deploy history checkout`.');
+      if (args.length > 1) return invalid('`history` takes one service name.');
+      if (!NAME_RE.test(args[0])) return invalid(`"${args[0]}" is not a service name.`);
+      return { type: 'history', service: args[0] };
     case 'abort': {
       const [service, ...reason] = args;
       if (!service) return invalid('`abort` needs a service and a reason.');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeployCommand } from '../../../src/slack/commands/parse.js';
+import { parseDeployCommand, USAGE } from '../../../src/slack/commands/parse.js';
 
 describe('parseDeployCommand', () => {
   it.each([
@@ -19,6 +19,10 @@ describe('parseDeployCommand', () => {
       'abort checkout wrong build tagged',
       { type: 'abort', service: 'checkout', reason: 'wrong build tagged' },
     ],
+    ['report', { type: 'report' }],
+    ['report checkout', { type: 'report', target: 'checkout' }],
+    ['REPORT dm3x9k2a1b2c3', { type: 'report', target: 'dm3x9k2a1b2c3' }],
+    ['history checkout', { type: 'history', service: 'checkout' }],
     ['', { type: 'help' }],
     ['help', { type: 'help' }],
   ])('%j', (text, expected) => {
@@ -35,9 +39,29 @@ describe('parseDeployCommand', () => {
     ['start checkout 1.0 list extra', /Unexpected "extra"/],
     ['abort checkout', /needs a reason/],
     ['status a b', /at most one service/],
+    ['report a b', /at most one service name or deployment id/],
+    ['report <!here>', /not a service name or deployment id/],
+    ['history', /`history` needs a service/],
+    ['history checkout 20', /takes one service name/],
+    ['history Checkout!', /not a service name/],
   ])('%j is refused with a reason', (text, message) => {
     const parsed = parseDeployCommand(text);
     expect(parsed.type).toBe('invalid');
     expect(parsed.type === 'invalid' && parsed.message).toMatch(message);
+  });
+
+  it('lists every subcommand in the help', () => {
+    for (const sub of [
+      'start',
+      'status',
+      'report',
+      'history',
+      'traffic',
+      'rollback',
+      'pause',
+      'abort',
+      'help',
+    ])
+      expect(USAGE).toContain(`\`/deploy ${sub}`);
   });
 });
