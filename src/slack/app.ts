@@ -10,6 +10,7 @@ import { registerCheckActions } from './actions/check-actions.js';
 import { registerDeploymentActions } from './actions/deployment-actions.js';
 import { registerItemActions } from './actions/item-actions.js';
 import { registerOperationActions } from './actions/operation-actions.js';
+import { registerReportActions } from './actions/report-actions.js';
 import { registerDeployCommand } from './commands/deploy-command.js';
 import type { SlackContext } from './context.js';
 import { InteractionRouter } from './router.js';
@@ -73,6 +74,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   registerDeploymentActions(router, context);
   registerCheckActions(router, context);
   registerOperationActions(router, context);
+  registerReportActions(router, context);
   router.install(app);
   app.error(async (error) => {
     logger.error({ err: serializeError(error) }, 'unhandled error in a Slack listener');

@@ -259,3 +259,81 @@ export async function watchedOut(
     timeoutMs,
   );
 }
+
+/** How a team walks a seed's phase: who asked, what is skipped or n/a, which checks are overridden and why. */
+export interface WalkPlan {
+  requester: string;
+  /** Items resolved by hand other than Done. */
+  skip?: { itemId: string; reason: string };
+  notApplicable?: string;
+  /** Checks that cannot pass on this machine, by item id: overridden with this reason. */
+  override?: Readonly<Record<string, string>>;
+  /** The service's traffic steps are carried out (it has a strategy); otherwise they are clicked Done. */
+  automaticTraffic?: boolean;
+}
+
+/**
+ * Walks one phase the way seed-deployments.test.ts does: waits for it to open, then each item — traffic
+ * steps shifted, watch windows waited out, sign-offs signed by enough distinct role members (never the
+ * requester), checks waited for (overridden with a reason when listed, otherwise given two re-runs to
+ * pass), the rest Done by someone holding the item's role.
+ */
+export async function walkPhase(
+  h: Harness,
+  deploymentId: string,
+  checklist: Checklist,
+  phase: Checklist['phases'][number],
+  plan: WalkPlan,
+): Promise<void> {
+  await waitUntil(
+    async () =>
+      (await h.bot.store.load(deploymentId))?.state.phases[phase.id]?.status === 'active' || undefined,
+    `${phase.id} to open`,
+    60_000,
+  );
+  for (const item of phase.items) {
+    const actor = actorFor(h, item, plan.requester);
+    if (item.kind === 'traffic' && plan.automaticTraffic) {
+      await shiftTraffic(h, deploymentId, checklist, item, plan.requester);
+    } else if (item.kind === 'wait') {
+      await watchedOut(h, deploymentId, item.id);
+    } else if (item.id === plan.skip?.itemId) {
+      await resolveItem(h, deploymentId, checklist, item, {
+        resolution: 'skipped',
+        actor,
+        reason: plan.skip.reason,
+      });
+    } else if (item.id === plan.notApplicable) {
+      await resolveItem(h, deploymentId, checklist, item, { resolution: 'n/a', actor });
+    } else if (item.kind === 'signoff') {
+      for (const signer of signersFor(h, item.signoff.role, plan.requester).slice(0, item.signoff.count)) {
+        await resolveItem(h, deploymentId, checklist, item, {
+          resolution: 'done',
+          actor: signer,
+          untilResolved: false,
+        });
+      }
+      await waitUntil(
+        async () =>
+          (await h.bot.store.load(deploymentId))?.state.items[item.id]?.status === 'done' || undefined,
+        `${item.id} signed`,
+      );
+    } else if (item.kind === 'check') {
+      let state = await settledCheck(h, deploymentId, item.id);
+      if (state.status === 'passed') continue;
+      const why = plan.override?.[item.id];
+      if (why) {
+        await overrideCheck(h, deploymentId, item.id, { actor, reason: why });
+        continue;
+      }
+      for (let rerun = 0; rerun < 2 && state.status !== 'passed'; rerun++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        state = await rerunCheck(h, deploymentId, item.id, actor);
+      }
+      if (state.status !== 'passed')
+        throw new Error(`check ${item.id} ${state.status} after ${state.run} runs: ${state.result?.summary}`);
+    } else {
+      await resolveItem(h, deploymentId, checklist, item, { resolution: 'done', actor });
+    }
+  }
+}

@@ -111,7 +111,7 @@ function totals(report: DeploymentReport): string[] {
   const c = report.checks;
   if (c.total > 0) {
     lines.push(
-      `*Checks:* ${c.run} of ${c.total} run (${c.runs} runs): ${c.passed} passed, ${c.overridden} overridden, ${c.failedAtLeastOnce} failed at least once${c.stillFailing ? `, ${c.stillFailing} still failing` : ''}`,
+      `*Checks:* ${c.passed} passed, ${c.overridden} overridden, ${c.failedAtLeastOnce} failed at least once${c.stillFailing ? `, ${c.stillFailing} still failing` : ''}${c.notRun ? `, ${c.notRun} not run` : ''} of ${c.total} (${plural(c.runs, 'run')})`,
     );
   }
   const phasesDone = report.phases.filter((phase) => phase.outcome !== 'not reached');

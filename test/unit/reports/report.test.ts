@@ -393,6 +393,9 @@ describe('buildReport: a rolled-back canary', () => {
     const json = JSON.stringify(message.blocks);
     expect(message.text).toBe('↩️ checkout 2.4.0 rolled back in production');
     expect(json).toContain('*Rolled back* in 45s');
+    expect(json).toContain(
+      '*Checks:* 1 passed, 0 overridden, 1 failed at least once, 1 not run of 2 (2 runs)',
+    );
     expect(json).toContain('covered by the staging run');
     expect(json).toContain('`error rate 2.5% &gt; 0.1%`'); // mrkdwn escapes < and >
     expect(json).toContain('3 (1 failed check, 1 trigger fired, 1 escalation)');
