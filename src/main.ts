@@ -5,11 +5,17 @@ import { formatProblem } from './shared/problems.js';
 
 /**
  * Entry point: configuration -> wiring -> start. Every configuration problem is printed at once and the
- * process exits non-zero; SIGTERM/SIGINT stop it gracefully.
+ * process exits non-zero; SIGTERM/SIGINT stop it gracefully. Without Slack credentials (and a clean
+ * configuration) it runs the local sandbox instead, except in production, where that is an error.
  */
 async function main(): Promise<void> {
   const result = await loadConfig();
   if (!result.ok) {
+    if (result.problems.length === 0 && sandboxAllowed(process.env)) {
+      const { runSandbox } = await import('./sandbox/run.js');
+      await runSandbox({ hint: sandboxHint(result.missingCredentials) });
+      return;
+    }
     if (result.problems.length > 0) {
       console.error(`Flightdeck cannot start: ${result.problems.length} configuration problem(s):`);
       for (const problem of result.problems) console.error(`  ${formatProblem(problem)}`);
@@ -51,6 +57,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The sandbox is for trying Flightdeck out: a production process missing a secret must fail loudly. */
+function sandboxAllowed(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV !== 'production' && env.FLIGHTDECK_SANDBOX !== 'off';
+}
+
+function sandboxHint(missing: string[]): string {
+  return `Slack credentials not set (${missing.join(', ')}), so this is the local sandbox. To connect a workspace, see "Connect it to Slack" in README.md (FLIGHTDECK_SANDBOX=off makes missing credentials an error).`;
 }
 
 function missingCredentialsMessage(missing: string[]): string {

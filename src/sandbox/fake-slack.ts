@@ -69,7 +69,8 @@ export interface FakeMessage {
   blocks: JsonObject[];
   attachments?: unknown[];
   user: string;
-  bot_id: string;
+  /** Set on the bot's messages; a person's own message (`postAsUser`) has none. */
+  bot_id?: string;
   reply_broadcast: boolean;
   /** How many times chat.update (or a replace_original) changed it. */
   updates: number;
@@ -108,6 +109,12 @@ export interface FakeResponse {
   result: string;
   at: number;
 }
+
+/** What changed in the workspace, for watchers (the sandbox page's live updates). */
+export type FakeSlackChange =
+  | { type: 'message'; message: FakeMessage }
+  | { type: 'ephemeral'; ephemeral: FakeEphemeral }
+  | { type: 'view'; view: FakeView };
 
 /** Where a response_url points: the channel, the user who acted, and the message acted on (if any). */
 export interface ResponseContext {
@@ -203,6 +210,7 @@ export class FakeSlack {
   private readonly throttles = new Map<string, Throttle>();
   private readonly tierLimits = new Map<string, TierLimit>();
   private lastTsMicros = 0;
+  private readonly watchers = new Set<(change: FakeSlackChange) => void>();
 
   private readonly handlers: Record<string, Handler> = {
     'api.test': (args) => ({ args }),
@@ -369,6 +377,54 @@ export class FakeSlack {
     return this.usersById.get(userId)?.name ?? userId.toLowerCase();
   }
 
+  /** The workspace's channels and people, as configured. */
+  get channels(): Array<{ id: string; name: string; isPrivate: boolean }> {
+    return [...this.channelsById.values()].map((channel) => ({ ...channel }));
+  }
+
+  get users(): Array<{ id: string; name: string; realName?: string; isBot?: boolean }> {
+    return [...this.usersById].map(([id, user]) => ({ id, ...user }));
+  }
+
+  /** Every message of every channel (thread replies and deleted ones included), oldest first. */
+  allMessages(): FakeMessage[] {
+    return [...this.messageStore.values()].flat();
+  }
+
+  /** Calls `watcher` after every change to messages, ephemerals and views; returns the unsubscribe. */
+  watch(watcher: (change: FakeSlackChange) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  private changed(change: FakeSlackChange): void {
+    for (const watcher of this.watchers) watcher(change);
+  }
+
+  // -------------------------------------------------------------------------
+  // What people do in the client (the sandbox page)
+  // -------------------------------------------------------------------------
+
+  /** A person's own message in a channel or thread (the bot does not listen to messages; it is shown only). */
+  postAsUser(userId: string, channel: string, text: string, threadTs?: string): FakeMessage {
+    if (!this.usersById.has(userId)) throw new SlackApiError('user_not_found');
+    if (!this.channelsById.has(channel)) throw new SlackApiError('channel_not_found');
+    if (threadTs !== undefined) {
+      const parent = this.message(channel, threadTs);
+      if (!parent || parent.thread_ts !== undefined) throw new SlackApiError('thread_not_found');
+    }
+    return this.storeMessage(channel, { text }, threadTs, false, { user: userId });
+  }
+
+  /** The person closed a modal without submitting it (Slack sends view_closed only with notify_on_close). */
+  closeView(viewId: string): FakeView | undefined {
+    const stored = this.viewStore.get(viewId);
+    if (!stored || stored.state === 'closed') return undefined;
+    stored.state = 'closed';
+    this.changed({ type: 'view', view: stored });
+    return stored;
+  }
+
   /** Polls until `predicate` returns something truthy, and returns it. */
   async waitFor<T>(
     predicate: () => T | undefined | null | false,
@@ -419,6 +475,7 @@ export class FakeSlack {
       return [];
     }
     stored.state = 'closed';
+    this.changed({ type: 'view', view: stored });
     return [];
   }
 
@@ -596,6 +653,7 @@ export class FakeSlack {
     if (flagArg(body, 'delete_original')) {
       if (!original) return 'message_not_found';
       original.deleted = true;
+      this.changed({ type: 'message', message: original });
       return 'ok';
     }
     if (flagArg(body, 'replace_original') && original) {
@@ -607,7 +665,7 @@ export class FakeSlack {
       this.storeMessage(channel, content, threadTs, false);
       return 'ok';
     }
-    this.ephemeralStore.push({
+    this.addEphemeral({
       channel,
       user: context.user ?? '',
       text: content.text,
@@ -670,6 +728,7 @@ export class FakeSlack {
     const stored = ts ? this.message(channel, ts) : undefined;
     if (!stored) throw new SlackApiError('message_not_found');
     stored.deleted = true;
+    this.changed({ type: 'message', message: stored });
     return { channel, ts: stored.ts };
   }
 
@@ -683,7 +742,7 @@ export class FakeSlack {
     if (typeof content === 'string') throw this.contentError(content, args);
     const threadTs = stringArg(args, 'thread_ts');
     const messageTs = this.nextTs();
-    this.ephemeralStore.push({
+    this.addEphemeral({
       channel,
       user,
       text: content.text,
@@ -728,6 +787,7 @@ export class FakeSlack {
       updates: 0,
     };
     this.viewStore.set(stored.id, stored);
+    this.changed({ type: 'view', view: stored });
     return { view: this.viewJson(stored) };
   }
 
@@ -852,6 +912,12 @@ export class FakeSlack {
     stored.view = view;
     stored.hash = this.newHash();
     stored.updates += 1;
+    this.changed({ type: 'view', view: stored });
+  }
+
+  private addEphemeral(ephemeral: FakeEphemeral): void {
+    this.ephemeralStore.push(ephemeral);
+    this.changed({ type: 'ephemeral', ephemeral });
   }
 
   private storeMessage(
@@ -859,7 +925,9 @@ export class FakeSlack {
     content: { text: string; blocks?: JsonObject[]; attachments?: unknown[] },
     threadTs: string | undefined,
     replyBroadcast: boolean,
+    author: { user: string } = { user: this.botUserId },
   ): FakeMessage {
+    const bot = author.user === this.botUserId;
     const stored: FakeMessage = {
       channel,
       ts: this.nextTs(),
@@ -867,8 +935,8 @@ export class FakeSlack {
       text: content.text,
       blocks: content.blocks ?? [],
       ...(content.attachments ? { attachments: content.attachments } : {}),
-      user: this.botUserId,
-      bot_id: this.botId,
+      user: author.user,
+      ...(bot ? { bot_id: this.botId } : {}),
       reply_broadcast: replyBroadcast,
       updates: 0,
       history: [],
@@ -878,6 +946,7 @@ export class FakeSlack {
     const list = this.messageStore.get(channel) ?? [];
     list.push(stored);
     this.messageStore.set(channel, list);
+    this.changed({ type: 'message', message: stored });
     return stored;
   }
 
@@ -898,6 +967,7 @@ export class FakeSlack {
     if (attachments) stored.attachments = attachments;
     else delete stored.attachments;
     stored.updates += 1;
+    this.changed({ type: 'message', message: stored });
   }
 
   /** The message as Slack returns it (chat.postMessage `message`, block_actions `message`). */
@@ -905,11 +975,9 @@ export class FakeSlack {
     const replies = stored.thread_ts === undefined ? this.thread(stored.channel, stored.ts) : [];
     return {
       type: 'message',
-      subtype: 'bot_message',
+      ...(stored.bot_id ? { subtype: 'bot_message', bot_id: stored.bot_id, app_id: this.appId } : {}),
       text: stored.text,
       user: stored.user,
-      bot_id: stored.bot_id,
-      app_id: this.appId,
       team: this.teamId,
       ts: stored.ts,
       ...(stored.blocks.length > 0 ? { blocks: structuredClone(stored.blocks) } : {}),

@@ -23,20 +23,28 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a throw-away `redis-server` (no persistence) on a free loopback port and waits for PING. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: { bin?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'flightdeck-redis-'));
   const child: ChildProcess = spawn(
-    'redis-server',
+    options.bin ?? 'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: 'ignore' },
   );
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`redis-server exited early (code ${code})`))),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`redis-server exited early (code ${code})`)));
+    // ENOENT (not installed) arrives as an error event, not an exit.
+    child.once('error', (error) => reject(error));
+  });
   exited.catch(() => {});
   const url = `redis://127.0.0.1:${port}`;
-  await Promise.race([waitForPing(url), exited]);
+  try {
+    await Promise.race([waitForPing(url), exited]);
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url,
     port,
@@ -68,5 +76,58 @@ async function waitForPing(url: string): Promise<void> {
     } finally {
       client.disconnect();
     }
+  }
+}
+
+/** Does a Redis answer PING at `url` within `timeoutMs`? */
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
+  client.on('error', () => {}); // a refusal is the answer, not a crash
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface AvailableRedis {
+  url: string;
+  /** `existing`: someone else's server at the given URL; `started`: ours, stopped by `stop()`. */
+  source: 'existing' | 'started';
+  stop(): Promise<void>;
+}
+
+/**
+ * The sandbox's Redis: the one at `url` if it answers, else a throw-away `redis-server` on a free port,
+ * else an error that says how to get one.
+ */
+export async function ensureRedis(url: string, options: { bin?: string } = {}): Promise<AvailableRedis> {
+  if (await redisAnswers(url)) return { url, source: 'existing', stop: async () => {} };
+  try {
+    const started = await startRedisServer(options);
+    return { url: started.url, source: 'started', stop: () => started.stop() };
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `${options.bin ?? 'redis-server'} is not installed`
+        : `starting ${options.bin ?? 'redis-server'} failed: ${(error as Error).message}`;
+    throw new Error(
+      [
+        `Flightdeck's sandbox needs Redis: nothing answered at ${url.replace(/\/\/[^@/]*@/, '//')}, and ${reason}.`,
+        'Any one of these will do:',
+        '  - install redis-server (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)',
+        '    and run `npm start` again: the sandbox starts its own on a free port;',
+        '  - start one: docker run --rm -p 6379:6379 redis:7',
+        '  - point REDIS_URL at a Redis you have (the sandbox uses its own key prefix and removes its keys).',
+      ].join('\n'),
+    );
   }
 }

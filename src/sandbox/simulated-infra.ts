@@ -9,6 +9,7 @@ import type { KubeClients } from '../kube/client.js';
 import { FakeKube, type KubeObject, parseLabelSelector } from './fake-kube.js';
 import { REVISION, SERVICE_ANNOTATION, SimulatedControllers, shortHash } from './kube-controllers.js';
 import { type Exporter, startExporter } from './metrics-exporter.js';
+import { type MetricsSource, startMetricsSource } from './metrics-source.js';
 import {
   PROMETHEUS_BIN,
   PROMTOOL_BIN,
@@ -28,7 +29,8 @@ import {
  * - metrics: one exporter with every service's traffic and container series, scraped by a real
  *   Prometheus (when installed) as one job per service with `namespace`/`service` labels, so `up` is per
  *   service. Its storage is backfilled with `historyMs` of the same traffic, so `rate()` and `for:`
- *   windows have data from the first query.
+ *   windows have data from the first query. With `prometheus: 'builtin'` the built-in metrics source
+ *   (metrics-source.ts, a PromQL subset) scrapes and answers instead.
  * - cluster: a FakeKube seeded with the namespaces, Ready nodes, and per service its Deployment(s)
  *   rolled out (ReplicaSets with revisions, Ready pods), Service with ready EndpointSlices, HPA and
  *   Ingresses, as the catalogue's `kubernetes` entries name them; with a Deployment and an endpoints
@@ -46,8 +48,11 @@ export interface SimulatedInfraOptions {
   file: FileConfig;
   /** The directory flightdeck.yaml is in: relative `checklists_dir` is resolved against it. */
   configDir: string;
-  /** `auto` (default): a real Prometheus when the binary is installed. `off`: none. */
-  prometheus?: 'auto' | 'off';
+  /**
+   * `auto` (default): a real Prometheus when the binary is installed. `builtin`: the in-process metrics
+   * source (metrics-source.ts), for machines without Prometheus. `off`: none.
+   */
+  prometheus?: 'auto' | 'builtin' | 'off';
   /** Default 1000 ms. */
   scrapeIntervalMs?: number;
   /** How long the services have been up: the history Prometheus is backfilled with. Default 2 h (the
@@ -89,7 +94,7 @@ export interface SimulatedInfra {
   /** A kubeconfig for the fake cluster, for processes that read KUBECONFIG. */
   kubeconfigPath: string;
   exporter: Exporter;
-  /** Unset when there is no Prometheus (see `notes`). */
+  /** Prometheus, or the built-in metrics source; unset when there is neither (see `notes`). */
   prometheusUrl?: string;
   http: SimulatedHttp;
   /** Per service: its pods' names and the namespace they are in. */
@@ -143,14 +148,15 @@ async function start(
     pods[name] = { namespace: service.namespace, names };
   }
 
-  const wantPrometheus = options.prometheus !== 'off';
+  const builtin = options.prometheus === 'builtin';
+  const wantPrometheus = options.prometheus !== 'off' && !builtin;
   const withPrometheus = wantPrometheus && prometheusInstalled();
   const withHistory = withPrometheus && promtoolInstalled();
   if (wantPrometheus && !withPrometheus)
     notes.push(
       `no Prometheus (${PROMETHEUS_BIN} is missing): prometheus_url is left unset, so Prometheus checks report an error`,
     );
-  if (!wantPrometheus)
+  if (options.prometheus === 'off')
     notes.push('Prometheus is off: prometheus_url is left unset, so Prometheus checks report an error');
   if (withPrometheus && !withHistory)
     notes.push(
@@ -159,7 +165,7 @@ async function start(
 
   const exporter = await startExporter({
     requestsPerTick: 20,
-    upForMs: withHistory ? historyMs : 0,
+    upForMs: withHistory || builtin ? historyMs : 0,
     services: Object.fromEntries(
       services.map(([name]) => [
         name,
@@ -190,6 +196,8 @@ async function start(
         ? {
             backfill: exporter.history({
               stepMs: 30_000,
+              // The last minute as often as Prometheus scrapes: short rate windows work from the start.
+              recent: { ms: 60_000, stepMs: options.scrapeIntervalMs ?? 1_000 },
               targetLabels: (name) => ({ job: name, instance: exporter.target, ...targetLabels(name) }),
             }),
           }
@@ -205,6 +213,20 @@ async function start(
     );
   }
 
+  let metricsSource: MetricsSource | undefined;
+  if (builtin) {
+    metricsSource = await startMetricsSource({
+      exporter,
+      services: Object.fromEntries(services.map(([name, service]) => [name, service.namespace])),
+      scrapeIntervalMs: options.scrapeIntervalMs ?? 1_000,
+    });
+    cleanup.push(() => metricsSource!.stop());
+    notes.push(
+      'metrics come from the built-in metrics source (a PromQL subset; see src/sandbox/promql.ts), not Prometheus',
+    );
+  }
+  const prometheusUrl = prometheus?.url ?? metricsSource?.url;
+
   const http = await startHttp(options.file, exporter);
   cleanup.push(() => http.close());
 
@@ -219,7 +241,7 @@ async function start(
     const base = `${http.url}/${name}`;
     service.base_url = base;
     service.health_url = `${base}${healthPath(options.file.services[name]!)}`;
-    if (prometheus) service.prometheus_url = prometheus.url;
+    if (prometheusUrl) service.prometheus_url = prometheusUrl;
     else delete service.prometheus_url;
   }
 
@@ -231,7 +253,7 @@ async function start(
     controller,
     kubeconfigPath: fakeKube.kubeconfigPath,
     exporter,
-    ...(prometheus ? { prometheusUrl: prometheus.url } : {}),
+    ...(prometheusUrl ? { prometheusUrl } : {}),
     http: { url: http.url, setHealth: http.setHealth },
     pods,
     notes,

@@ -2,7 +2,7 @@
  * Requests INTO the bot, built and signed the way Slack builds and signs them: slash commands as form
  * bodies, interactions as a `payload=<json>` form field, `X-Slack-Signature: v0=hmac_sha256("v0:ts:body")`.
  * Button clicks and view submissions are built from what the bot actually put in FakeSlack, so a test
- * can only click a button the bot really rendered.
+ * (or a person on the sandbox page) can only click a button the bot really rendered.
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
@@ -207,6 +207,30 @@ export class SlackDriver {
         throw new Error(`Slack would reject the response_action update view: ${complaints.join('; ')}`);
     }
     return { ...response, payload, triggerId };
+  }
+
+  /**
+   * Closes a modal the way a person does (Cancel or ×). Slack tells the app only when the view asked for
+   * it (`notify_on_close`), with a `view_closed` payload; otherwise nothing is sent.
+   */
+  async closeView(userId: string, viewId: string): Promise<DriverResponse | undefined> {
+    const stored = this.slack.view(viewId);
+    if (stored?.state !== 'open') throw new Error(`View ${viewId} is not open`);
+    if (stored.user !== userId)
+      throw new Error(`View ${viewId} was opened for ${stored.user}, not ${userId}`);
+    this.slack.closeView(viewId);
+    if (stored.view.notify_on_close !== true) return undefined;
+    return this.sendPayload({
+      type: 'view_closed',
+      team: { id: this.teamId, domain: this.slack.teamDomain },
+      user: this.user(userId),
+      api_app_id: this.apiAppId,
+      token: this.verificationToken,
+      view: this.slack.viewJson(stored),
+      is_cleared: false,
+      is_enterprise_install: false,
+      enterprise: null,
+    });
   }
 
   // -------------------------------------------------------------------------

@@ -24,15 +24,22 @@ async function cli(script: string, args: string[] = [], env: Record<string, stri
 }
 
 describe('npm start without Slack credentials', () => {
-  it('names each missing variable, points at manifest.json and exits non-zero', async () => {
-    const result = await cli('src/main.ts');
+  // Elsewhere it starts the sandbox (test/e2e/sandbox-browser.test.ts); a production process must fail.
+  it('in production: names each missing variable, points at manifest.json and exits non-zero', async () => {
+    const result = await cli('src/main.ts', [], { NODE_ENV: 'production' });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('not set: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET');
     expect(result.stderr).toContain('manifest.json');
     expect(result.stderr).not.toContain('configuration problem'); // the committed config itself is clean
   });
 
-  it('reports configuration problems and missing credentials together', async () => {
+  it('with FLIGHTDECK_SANDBOX=off: the same error instead of the sandbox', async () => {
+    const result = await cli('src/main.ts', [], { FLIGHTDECK_SANDBOX: 'off' });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('not set: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET');
+  });
+
+  it('reports configuration problems and missing credentials together (no sandbox on a broken config)', async () => {
     const result = await cli('src/main.ts', [], {
       FLIGHTDECK_CONFIG: '/nonexistent/flightdeck.yaml',
       PORT: 'x',
