@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/sandbox/redis-server.js';
+import { testRedisUrl } from '../support/redis.js';
+
+/**
+ * The newcomer's path: `npm start` with no Slack credentials prints the sandbox's URL, and in Debian's
+ * Chromium the page walks a deployment of the demo service — typed `/deploy`, buttons, a modal, a
+ * denial for someone without the role, a sign-off — then "Raise error rate" makes the rollback trigger
+ * fire and the automatic rollback appears without a reload. Every click went through the bot's own
+ * Bolt receiver as a signed Slack payload (the page has no other way in).
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test/artifacts';
+const START_LIMIT_MS = 20_000;
+
+let child: ChildProcess;
+let output = '';
+let url: string;
+let startMs: number;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  const port = await freePort();
+  // As a newcomer runs it: no Slack variables at all. REDIS_URL points at the test run's Redis.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('SLACK_') && name !== 'NODE_ENV'),
+  );
+  const started = Date.now();
+  child = spawn('npm', ['start'], {
+    env: { ...env, PORT: String(port), REDIS_URL: testRedisUrl(), LOG_LEVEL: 'warn' },
+    // Its own process group, so the whole tree (npm, tsx, node, Prometheus) is stopped together.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no URL within ${START_LIMIT_MS} ms; output so far:\n${output}`)),
+      START_LIMIT_MS,
+    );
+    const look = () => {
+      const match = /Flightdeck sandbox ready in [\d.]+s: (http:\/\/\S+)/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(match[1] as string);
+    };
+    child.stdout?.on('data', look);
+    child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${output}`)));
+  });
+  startMs = Date.now() - started;
+
+  profile = await mkdtemp(join(tmpdir(), 'flightdeck-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1440, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  if (child?.pid) await stopGroup(child.pid);
+});
+
+/** Ctrl-C to the process group (npm, tsx, the sandbox, its Prometheus), then waits until all are gone. */
+async function stopGroup(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(-pid, 'SIGINT'); // the sandbox stops what it started and removes its Redis keys
+  const deadline = Date.now() + 15_000;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (alive()) process.kill(-pid, 'SIGKILL');
+}
+
+/** A Block Kit button on the item's row in the open thread. */
+function itemButton(item: string, actionId: string): Locator {
+  return page.locator(`#thread-messages button[data-action-id="${actionId}"][data-value$="|${item}"]`);
+}
+
+function itemRow(item: string): Locator {
+  return page.locator(`#thread-messages [data-block-id="i|${item}"]`);
+}
+
+async function actAs(name: string): Promise<void> {
+  const option = page.locator('#user-switcher option', { hasText: name });
+  await page.selectOption('#user-switcher', (await option.getAttribute('value')) as string);
+  await expect.poll(() => page.locator('#me').textContent()).toContain(name);
+}
+
+describe('npm start without Slack credentials: the sandbox in a browser', () => {
+  it(`prints the page's URL within ${START_LIMIT_MS / 1000} s, with a hint about the missing credentials`, () => {
+    expect(startMs).toBeLessThan(START_LIMIT_MS);
+    expect(output).toContain('Slack credentials not set (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)');
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    console.log(`sandbox URL printed ${startMs} ms after npm start`);
+  });
+
+  it('walks a demo deployment to an automatic rollback, live', async () => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready=true]');
+    await expect.poll(() => page.locator('#channel-title').textContent()).toBe('# demo');
+    // Set a marker: if the page reloaded at any point, it would be gone at the end.
+    await page.evaluate(() => {
+      (globalThis as unknown as { marker: number }).marker = 42;
+    });
+
+    await page.locator('#composer-input').fill('/deploy start demo 1.2.3');
+    await page.locator('#composer-input').press('Enter');
+    const started = page.locator('#messages .message.ephemeral', { hasText: 'Started demo 1.2.3' });
+    await started.waitFor();
+    await expect.poll(() => started.locator('.only-you').textContent()).toBe('Only visible to you');
+    const card = page.locator('#messages .message.from-bot', { hasText: 'demo 1.2.3 → production' });
+    await card.waitFor();
+
+    // The thread, from the ephemeral's "Open the thread" link (a permalink that opens here, not in Slack).
+    await started.getByRole('link', { name: 'Open the thread' }).click();
+    await page.locator('#thread-messages .bk-header', { hasText: '1. Pre-flight' }).waitFor();
+
+    await itemButton('release-notes', 'item.done').click();
+    await expect.poll(() => itemRow('release-notes').textContent()).toContain('done by @Dana Deployer');
+
+    // Skip… opens a modal; three spaces pass the client's min_length but not the bot, which answers
+    // response_action: errors — shown next to the field — and the modal stays open.
+    await itemButton('changelog-link', 'item.skip').click();
+    const modal = page.locator('#modal-root form.modal');
+    await modal.waitFor();
+    await expect.poll(() => modal.locator('h2').textContent()).toBe('Skip item');
+    await modal.locator('textarea').fill('   ');
+    await modal.getByRole('button', { name: 'Skip' }).click();
+    await expect
+      .poll(() => modal.locator('.bk-input-error').textContent())
+      .toContain('Say why it is skipped');
+    await modal.locator('textarea').fill('the changelog is in the release notes');
+    await modal.getByRole('button', { name: 'Skip' }).click();
+    await modal.waitFor({ state: 'detached' });
+    await expect.poll(() => itemRow('changelog-link').textContent()).toContain('skipped by @Dana Deployer');
+    expect(await itemRow('changelog-link').textContent()).toContain(
+      '“the changelog is in the release notes”',
+    );
+
+    // Someone without the role is told no, privately; the approver signs.
+    await actAs('Vic Viewer');
+    await itemButton('release-approved', 'item.done').click();
+    const denial = page.locator('#thread-messages .message.ephemeral', { hasText: 'approver role' });
+    await denial.waitFor();
+    expect(await denial.textContent()).toContain('Only visible to you');
+    expect(await itemRow('release-approved').textContent()).not.toContain('signed');
+    await actAs('Avery Approver');
+    await expect.poll(() => denial.count()).toBe(0); // Vic's ephemeral is Vic's alone
+    await itemButton('release-approved', 'item.done').click();
+    await expect
+      .poll(() => itemRow('release-approved').textContent())
+      .toContain('1 of 1 signed: @Avery Approver');
+
+    // Every check passed against the simulated cluster and metrics, so the canary phase opens.
+    await page.locator('#thread-messages .bk-header', { hasText: '2. Canary' }).waitFor({ timeout: 30_000 });
+    await actAs('Dana Deployer');
+    await itemButton('shift-10', 'traffic.shift').click();
+    await expect.poll(() => itemRow('shift-10').textContent(), { timeout: 15_000 }).toMatch(/canary 10%/);
+
+    // The incident: the error-rate trigger (auto: true, for: 10s) fires and Flightdeck rolls back.
+    await page.getByRole('button', { name: 'Raise error rate' }).click();
+    await expect.poll(() => page.locator('#incident-state').textContent()).toContain('error rate 25%');
+    const rolledBack = page.locator('#thread-messages .message', { hasText: /Rolled back demo 1\.2\.3/ });
+    await rolledBack.waitFor({ timeout: 60_000 });
+    expect(await rolledBack.textContent()).toContain('Error rate above 5%');
+    await expect.poll(() => card.textContent()).toContain('Rolled back');
+    expect(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker)).toBe(42);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-rollback.png') });
+    expect(pageErrors).toEqual([]);
+  }, 150_000);
+});
