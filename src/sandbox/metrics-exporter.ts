@@ -52,9 +52,6 @@ export interface ServiceTraffic {
 export interface HistoryOptions {
   /** One sample every this often. Default 15 s. */
   stepMs?: number;
-  /** The last stretch of history at a finer step (e.g. the scrape interval), so short rate windows
-   * (`[15s]`) have data from the first query too. Default none. */
-  recent?: { ms: number; stepMs: number };
   /** Labels Prometheus adds when it scrapes the service (job, instance, static labels); the series' own
    * labels win, as with `honor_labels: true`. (No `up`: that only real scrapes should say.) */
   targetLabels?: (service: string) => Record<string, string>;
@@ -276,10 +273,7 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       for (const { sample, labels, state } of all) {
         const counter = FAMILY_TYPE.get(sample.family) !== 'gauge';
         const start = state.addedAt - upForMs;
-        const recentFrom = state.addedAt - (historyOptions.recent?.ms ?? 0);
-        const next = (at: number) =>
-          at >= recentFrom && historyOptions.recent ? at + historyOptions.recent.stepMs : at + step;
-        for (let at = start; ; at = Math.min(next(at), state.addedAt)) {
+        for (let at = start; ; at = Math.min(at + step, state.addedAt)) {
           // Counters grew evenly from zero to the value the service started with.
           const value = counter ? (sample.value * (at - start)) / upForMs : sample.value;
           lines.push(

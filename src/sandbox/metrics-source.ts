@@ -115,11 +115,8 @@ export async function startMetricsSource(options: MetricsSourceOptions): Promise
   });
 
   if (options.backfill !== false) {
-    const history = exporter.history({
-      stepMs: 30_000,
-      recent: { ms: 60_000, stepMs: options.scrapeIntervalMs ?? 1_000 },
-      targetLabels,
-    });
+    // The same history, at the same step, as simulated-infra.ts backfills Prometheus with.
+    const history = exporter.history({ stepMs: 30_000, targetLabels });
     for (const sample of parseExposition(history))
       if (sample.at !== undefined) store.add(sample.labels, sample.at, sample.value);
   }

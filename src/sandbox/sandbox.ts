@@ -48,7 +48,7 @@ const DEMO_ROLES: Record<string, { description: string; users: string[] }> = {
   'on-call': { description: 'Primary on-call engineer (escalations land here)', users: ['U0ONCALL'] },
 };
 
-const DEMO_SERVICES: Record<string, Partial<ServiceConfig> & Pick<ServiceConfig, 'checklist' | 'channel'>> = {
+export const DEMO_SERVICES: Record<string, Partial<ServiceConfig> & Pick<ServiceConfig, 'checklist' | 'channel'>> = {
   demo: {
     environment: 'production',
     checklist: 'demo-canary',

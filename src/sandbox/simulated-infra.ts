@@ -196,8 +196,6 @@ async function start(
         ? {
             backfill: exporter.history({
               stepMs: 30_000,
-              // The last minute as often as Prometheus scrapes: short rate windows work from the start.
-              recent: { ms: 60_000, stepMs: options.scrapeIntervalMs ?? 1_000 },
               targetLabels: (name) => ({ job: name, instance: exporter.target, ...targetLabels(name) }),
             }),
           }
