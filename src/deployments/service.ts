@@ -44,6 +44,12 @@ export type StartResult =
 
 export type ExecuteResult = Decision | { ok: false; code: 'not_found' | 'contention'; message: string };
 
+interface Pending {
+  command: Command | ((state: Deployment) => Command);
+  resolve: (result: ExecuteResult) => void;
+  reject: (error: unknown) => void;
+}
+
 export interface StartRequest {
   service: string;
   version: string;
@@ -55,7 +61,10 @@ export class DeploymentService {
   private readonly listeners: ChangeListener[] = [];
   /** Per-deployment queue inside this process, so local clicks take turns instead of racing the CAS. */
   private readonly turns = new Map<string, Promise<unknown>>();
+  /** Per deployment: the commands that will be applied together in its next turn. */
+  private readonly waiting = new Map<string, Pending[]>();
   private static readonly MAX_ATTEMPTS = 50;
+  private static readonly MAX_BATCH = 64;
 
   constructor(
     private readonly store: DeploymentStore,
@@ -135,27 +144,88 @@ export class DeploymentService {
     return { ok: true, deployment: state, checklist: filled };
   }
 
-  /** Applies a command; `build` may look at the current state (e.g. to pick the actor's roles). */
-  async execute(id: string, command: Command | ((state: Deployment) => Command)): Promise<ExecuteResult> {
-    return this.takeTurn(id, async () => {
+  /**
+   * Applies a command; `build` may look at the current state (e.g. to pick the actor's roles).
+   *
+   * Commands for one deployment take turns in this process. Those that arrive while a turn is running
+   * (a phase's checks finishing together, a burst of clicks) wait together and are applied as one batch
+   * in the next turn: one load, each decided in arrival order on the state the previous one left, one
+   * compare-and-set for all of them. Each caller gets its own decision, and listeners hear one change per
+   * command as if they had been committed one by one.
+   */
+  execute(id: string, command: Command | ((state: Deployment) => Command)): Promise<ExecuteResult> {
+    return new Promise((resolve, reject) => {
+      let batch = this.waiting.get(id);
+      if (!batch || batch.length >= DeploymentService.MAX_BATCH) {
+        const fresh: Pending[] = [];
+        batch = fresh;
+        this.waiting.set(id, fresh);
+        void this.takeTurn(id, () => {
+          if (this.waiting.get(id) === fresh) this.waiting.delete(id);
+          return this.applyBatch(id, fresh);
+        });
+      }
+      batch.push({ command, resolve, reject });
+    });
+  }
+
+  private async applyBatch(id: string, batch: Pending[]): Promise<void> {
+    try {
       for (let attempt = 0; attempt < DeploymentService.MAX_ATTEMPTS; attempt++) {
         const loaded = await this.store.load(id);
-        if (!loaded) return { ok: false, code: 'not_found', message: `No deployment "${id}".` };
-        const decision = decide(
-          loaded.checklist,
-          loaded.state,
-          typeof command === 'function' ? command(loaded.state) : command,
-        );
-        if (!decision.ok) return decision;
-        if (await this.store.commit(decision.state, loaded.rev, decision.events)) {
-          this.publish({ deployment: decision.state, checklist: loaded.checklist, events: decision.events });
-          return decision;
+        if (!loaded) {
+          for (const pending of batch)
+            pending.resolve({ ok: false, code: 'not_found', message: `No deployment "${id}".` });
+          return;
+        }
+        let state = loaded.state;
+        const changes: Change[] = [];
+        const outcomes: Array<{ ok: true; result: ExecuteResult } | { ok: false; error: unknown }> = [];
+        for (const { command } of batch) {
+          try {
+            const decision = decide(
+              loaded.checklist,
+              state,
+              typeof command === 'function' ? command(state) : command,
+            );
+            outcomes.push({ ok: true, result: decision });
+            if (!decision.ok) continue;
+            state = decision.state;
+            changes.push({
+              deployment: decision.state,
+              checklist: loaded.checklist,
+              events: decision.events,
+            });
+          } catch (error) {
+            // A command that throws fails alone; the others in its batch still apply.
+            outcomes.push({ ok: false, error });
+          }
+        }
+        const settle = () =>
+          batch.forEach((pending, index) => {
+            const outcome = outcomes[index];
+            if (outcome?.ok) pending.resolve(outcome.result);
+            else pending.reject(outcome?.error);
+          });
+        if (changes.length === 0) return settle();
+        const events = changes.flatMap((change) => change.events);
+        if (await this.store.commit(state, loaded.rev, events)) {
+          for (const change of changes) this.publish(change);
+          return settle();
         }
         // Another replica wrote first: back off a little (jittered) and decide again on fresh state.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
       }
-      return { ok: false, code: 'contention', message: 'The deployment is changing too fast; try again.' };
-    });
+      for (const pending of batch)
+        pending.resolve({
+          ok: false,
+          code: 'contention',
+          message: 'The deployment is changing too fast; try again.',
+        });
+    } catch (error) {
+      // Redis failed (load or commit): nothing of this batch was written.
+      for (const pending of batch) pending.reject(error);
+    }
   }
 
   load(id: string) {
