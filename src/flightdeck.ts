@@ -142,7 +142,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       concurrency: options.worker?.concurrency ?? env.CHECK_CONCURRENCY,
       lockDurationMs: options.worker?.lockDurationMs ?? env.CHECK_LOCK_MS,
       ...(options.worker?.run ? { run: options.worker.run } : {}),
-      onStarted: (job) => void presenter.noteCheckStarted(job.deploymentId, job.itemId),
+      onStarted: (job, loaded) => void presenter.noteCheckStarted(job.deploymentId, job.itemId, loaded),
     });
     workers.push(
       worker,

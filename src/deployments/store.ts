@@ -48,6 +48,11 @@ end
 return 1
 `;
 
+const CLEAR_STARTED_SCRIPT = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+`;
+
 export interface LoadedDeployment {
   state: Deployment;
   rev: number;
@@ -65,12 +70,15 @@ type CreateResult = { ok: true } | { ok: false; activeId: string };
 interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
   fdCommit(...args: Array<string | number>): Promise<number>;
+  fdClearStarted(key: string, itemId: string, run: string): Promise<number>;
 }
 
 export class DeploymentStore {
   private readonly redis: ScriptedRedis;
   /** Filled checklists by deployment id: immutable once a deployment starts, so safe to keep. */
   private readonly checklists = new Map<string, Checklist>();
+  /** The last state JSON seen per deployment and its parse (see parsed()); as many as checklists. */
+  private readonly states = new Map<string, { raw: string; state: Deployment }>();
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
   private static readonly STALE_CLAIM_MS = 60_000;
 
@@ -87,6 +95,8 @@ export class DeploymentStore {
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
       redis.defineCommand('fdCommit', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
+      // EVALSHA: one is sent for every check result, so not the script text each time.
+      redis.defineCommand('fdClearStarted', { numberOfKeys: 1, lua: CLEAR_STARTED_SCRIPT });
     }
   }
 
@@ -136,10 +146,32 @@ export class DeploymentStore {
     );
     if (!state || !rev || !sha || !values) return undefined;
     return {
-      state: JSON.parse(state) as Deployment,
+      state: this.parsed(id, state),
       rev: Number(rev),
       checklist: await this.checklist(id, sha, values),
     };
+  }
+
+  /**
+   * The state as parsed from `raw`, reusing the last parse when Redis still holds the same JSON: a phase's
+   * checks each load their deployment before running and again to record their verdict (bench:checks).
+   * Safe to share because states are never mutated: the engine copies before it changes anything.
+   */
+  private parsed(id: string, raw: string): Deployment {
+    const cached = this.states.get(id);
+    if (cached?.raw === raw) return cached.state;
+    const state = JSON.parse(raw) as Deployment;
+    this.remember(id, raw, state);
+    return state;
+  }
+
+  private remember(id: string, raw: string, state: Deployment): void {
+    this.states.delete(id); // re-inserted last: the map's order is least recently written first
+    if (this.states.size >= DeploymentStore.CHECKLIST_CACHE_SIZE) {
+      const oldest = this.states.keys().next().value;
+      if (oldest !== undefined) this.states.delete(oldest);
+    }
+    this.states.set(id, { raw, state });
   }
 
   private async checklist(id: string, sha: string, values: string): Promise<Checklist> {
@@ -158,17 +190,19 @@ export class DeploymentStore {
 
   /** Writes a transition if nobody else wrote since `expectedRev`; false means reload and decide again. */
   async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<boolean> {
+    const raw = JSON.stringify(state);
     const written = await this.redis.fdCommit(
       this.key('dep', state.id),
       this.key('dep', state.id, 'audit'),
       this.lockKey(state.service, state.environment),
       this.key('active'),
       String(expectedRev),
-      JSON.stringify(state),
+      raw,
       isTerminal(state) ? '1' : '0',
       state.id,
       ...events.map((event) => JSON.stringify(event)),
     );
+    if (written === 1) this.remember(state.id, raw, state);
     return written === 1;
   }
 
@@ -211,13 +245,7 @@ export class DeploymentStore {
 
   /** Run `run` has a verdict: forget it was running (unless a newer run has started meanwhile). */
   async clearCheckStarted(id: string, itemId: string, run: number): Promise<void> {
-    await this.redis.eval(
-      "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
-      1,
-      this.key('dep', id, 'started'),
-      itemId,
-      String(run),
-    );
+    await this.redis.fdClearStarted(this.key('dep', id, 'started'), itemId, String(run));
   }
 
   /** Item id -> the run a worker has started. */

@@ -5,7 +5,7 @@ import { type CheckModules, type RunOptions, runCheck } from '../checks/runner.j
 import type { CheckContext } from '../checks/types.js';
 import { findItem } from '../deployments/engine.js';
 import type { Catalogue, DeploymentService } from '../deployments/service.js';
-import type { DeploymentStore } from '../deployments/store.js';
+import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
@@ -30,8 +30,9 @@ export interface CheckWorkerOptions {
   /** How long a job's lock lasts without renewal; a dead worker's job is recovered after about this long. */
   lockDurationMs?: number;
   run?: RunOptions;
-  /** Told when a run starts, so the thread can show "running" (the presenter). */
-  onStarted?: (job: CheckJob) => void;
+  /** Told when a run starts, so the thread can show "running" (the presenter); with the deployment as
+   * just loaded, so the listener need not load it again. */
+  onStarted?: (job: CheckJob, loaded: LoadedDeployment) => void;
 }
 
 export class CheckWorker {
@@ -73,8 +74,13 @@ export class CheckWorker {
     ) {
       return; // superseded (re-run, override, abort) while it waited: nothing to do
     }
-    await store.markCheckStarted(deploymentId, itemId, run);
-    this.options.onStarted?.(job.data);
+    // Said while the check runs rather than before: sent first on the store's connection, it still lands
+    // before anything later on it (the thread's next render, the result's commit).
+    const marking = store.markCheckStarted(deploymentId, itemId, run).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('could not mark the check started'),
+    );
+    this.options.onStarted?.(job.data, loaded);
 
     const service = catalogue.services[loaded.state.service];
     const result = await runCheck(
@@ -93,8 +99,16 @@ export class CheckWorker {
       // Shutting down mid-check: give the job back rather than record a verdict we did not reach.
       throw new Error('worker shut down before the check finished');
     }
+    const markFailed = await marking;
+    if (markFailed) throw markFailed;
     const outcome = await deployments.execute(deploymentId, { type: 'check-result', itemId, run, result });
-    await store.clearCheckStarted(deploymentId, itemId, run);
+    // Housekeeping only (a verdict already hides the "running" mark), so the job need not wait for it.
+    store.clearCheckStarted(deploymentId, itemId, run).catch((error: unknown) => {
+      logger.warn(
+        { deploymentId, itemId, run, err: serializeError(error) },
+        'could not clear the running mark',
+      );
+    });
     if (!outcome.ok && outcome.code !== 'unchanged') {
       logger.warn({ deploymentId, itemId, run, code: outcome.code }, 'check result not recorded');
     }

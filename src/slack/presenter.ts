@@ -581,9 +581,10 @@ export class SlackPresenter implements ChangeListener {
     });
   }
 
-  /** A worker picked up a check run: show it as running rather than queued. */
-  async noteCheckStarted(deploymentId: string, itemId: string): Promise<void> {
-    const loaded = await this.store.load(deploymentId);
+  /** A worker picked up a check run: show it as running rather than queued. The update renders from
+   * Redis when it is sent, so a deployment the worker has just loaded serves to find the message. */
+  async noteCheckStarted(deploymentId: string, itemId: string, known?: LoadedDeployment): Promise<void> {
+    const loaded = known ?? (await this.store.load(deploymentId));
     if (loaded) this.markDirty(loaded.state, loaded.checklist, [itemMessageKey(loaded.checklist, itemId)]);
   }
 }
