@@ -48,7 +48,10 @@ const DEMO_ROLES: Record<string, { description: string; users: string[] }> = {
   'on-call': { description: 'Primary on-call engineer (escalations land here)', users: ['U0ONCALL'] },
 };
 
-export const DEMO_SERVICES: Record<string, Partial<ServiceConfig> & Pick<ServiceConfig, 'checklist' | 'channel'>> = {
+export const DEMO_SERVICES: Record<
+  string,
+  Partial<ServiceConfig> & Pick<ServiceConfig, 'checklist' | 'channel'>
+> = {
   demo: {
     environment: 'production',
     checklist: 'demo-canary',
