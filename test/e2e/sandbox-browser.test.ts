@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,10 @@ let profile: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: apt-get install --no-install-recommends chromium (.ci/run does)`,
+    );
   const port = await freePort();
   // As a newcomer runs it: no Slack variables at all. REDIS_URL points at the test run's Redis.
   const env = Object.fromEntries(
