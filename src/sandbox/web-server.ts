@@ -153,6 +153,13 @@ export async function startWebServer(options: { port: number; host?: string }): 
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://sandbox');
+    // Only this machine's browser, by name: another site cannot reach the API through DNS rebinding,
+    // and a JSON content type forces a CORS preflight, which this server never answers.
+    const hostname = (request.headers.host ?? '').replace(/:\d+$/, '');
+    if (!['127.0.0.1', 'localhost', '[::1]', host].includes(hostname))
+      throw new HttpError(403, `not served to host ${hostname}`);
+    if (request.method === 'POST' && !(request.headers['content-type'] ?? '').startsWith('application/json'))
+      throw new HttpError(415, 'send JSON');
     if (request.method === 'GET' && url.pathname === '/api/events') return events(response);
     const route = routes[`${request.method} ${url.pathname}`];
     if (route) {

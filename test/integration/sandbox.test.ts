@@ -83,6 +83,28 @@ describe('the sandbox', () => {
     expect((await fetch(`${sandbox.url}/web-server.ts`)).status).toBe(404);
   });
 
+  it('answers only this machine by name, and only JSON posts (no cross-site form posts, no DNS rebinding)', async () => {
+    const command = JSON.stringify({ user: DANA, channel: DEMO, text: 'from elsewhere' });
+    const form = await fetch(`${sandbox.url}/api/command`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: command,
+    });
+    expect(form.status).toBe(415);
+    const port = new URL(sandbox.url).port;
+    const rebound = await new Promise<number>((resolve, reject) => {
+      get(
+        { host: '127.0.0.1', port, path: '/api/workspace', headers: { Host: `evil.example:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      ).on('error', reject);
+    });
+    expect(rebound).toBe(403);
+    expect(sandbox.slack.messages(DEMO).some((message) => message.text === 'from elsewhere')).toBe(false);
+  });
+
   it('has the demo services first, the seed services, and demo people in roles', async () => {
     const { json } = await api('/api/workspace');
     const channels = json.channels as Array<{ name: string; strategy?: string }>;
