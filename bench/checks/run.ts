@@ -41,7 +41,7 @@ import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { envSchema, pickEnv } from '../../src/config/env.js';
-import type { DeploymentEvent } from '../../src/deployments/engine.js';
+import { decodeAuditEvent } from '../../src/deployments/audit-codec.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import { CHECKS_QUEUE } from '../../src/queue/check-queue.js';
 import { bullConnection, queuePrefix } from '../../src/queue/connection.js';
@@ -119,7 +119,7 @@ class AuditFollower {
       for (const [entryId, fields] of entries as Array<[string, string[]]>) {
         this.lastIds.set(id, entryId);
         const at = Number(entryId.slice(0, entryId.indexOf('-')));
-        const event = JSON.parse(fields[fields.indexOf('event') + 1] as string) as DeploymentEvent;
+        const event = decodeAuditEvent(fields);
         if (event.type === 'check.requested') this.requested.set(runKey(id, event.itemId, event.run), at);
         if (event.type === 'check.completed') {
           const key = runKey(id, event.itemId, event.run);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Checklist } from '../checklists/schema.js';
 import { fillTemplates, type TemplateValues } from '../checklists/templating.js';
 import type { CheckRun } from '../checks/types.js';
+import { decodeAuditEvent, encodeAuditEvent } from './audit-codec.js';
 import type { DeploymentEvent } from './engine.js';
 import { type Deployment, isTerminal } from './model.js';
 
@@ -12,7 +13,7 @@ import { type Deployment, isTerminal } from './model.js';
  *
  * Keys, under `<prefix>:`:
  *   dep:<id>             hash  state (JSON), rev, checklist (content hash), values (template values JSON)
- *   dep:<id>:audit       stream of events (append-only): field `event` holds the JSON
+ *   dep:<id>:audit       stream of events (append-only), one entry each, laid out by ./audit-codec.ts
  *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
@@ -29,7 +30,12 @@ if existing then return {0, existing} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[5], 'NX')
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'rev', '1', 'checklist', ARGV[3], 'values', ARGV[4])
-for i = 8, #ARGV do redis.call('XADD', KEYS[3], '*', 'event', ARGV[i]) end
+local i = 8
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[3], '*', unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[7]) + 1))
@@ -40,7 +46,12 @@ const COMMIT_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
-for i = 5, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+local i = 5
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
 if ARGV[3] == '1' then
   if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
   redis.call('SREM', KEYS[4], ARGV[4])
@@ -71,6 +82,14 @@ interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
   fdCommit(...args: Array<string | number>): Promise<number>;
   fdClearStarted(key: string, itemId: string, run: string): Promise<number>;
+}
+
+/** Script arguments for audit entries: per event, how many field strings follow, then the fields. */
+function auditArgs(events: DeploymentEvent[]): string[] {
+  return events.flatMap((event) => {
+    const fields = encodeAuditEvent(event);
+    return [String(fields.length), ...fields];
+  });
 }
 
 export class DeploymentStore {
@@ -131,7 +150,7 @@ export class DeploymentStore {
       raw,
       state.createdAt,
       this.historyKept,
-      ...events.map((event) => JSON.stringify(event)),
+      ...auditArgs(events),
     );
     return created === 1 ? { ok: true } : { ok: false, activeId: id };
   }
@@ -200,7 +219,7 @@ export class DeploymentStore {
       raw,
       isTerminal(state) ? '1' : '0',
       state.id,
-      ...events.map((event) => JSON.stringify(event)),
+      ...auditArgs(events),
     );
     if (written === 1) this.remember(state.id, raw, state);
     return written === 1;
@@ -210,7 +229,7 @@ export class DeploymentStore {
     const entries = await this.redis.xrange(this.key('dep', id, 'audit'), '-', '+');
     return entries.map(([entryId, fields]) => ({
       id: entryId,
-      event: JSON.parse(fields[fields.indexOf('event') + 1] as string) as DeploymentEvent,
+      event: decodeAuditEvent(fields),
     }));
   }
 
