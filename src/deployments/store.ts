@@ -46,7 +46,11 @@ const COMMIT_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
-local i = 5
+local i = 6
+for j = 1, tonumber(ARGV[5]) do
+  if redis.call('HGET', KEYS[5], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[5], ARGV[i]) end
+  i = i + 2
+end
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + n))
@@ -59,9 +63,12 @@ end
 return 1
 `;
 
-const CLEAR_STARTED_SCRIPT = `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 0
+/** The state only when its revision is not the one the caller already holds (most loads, on this path). */
+const LOAD_SCRIPT = `
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if not rev then return {} end
+if rev == ARGV[1] then return {rev, false, redis.call('HGET', KEYS[1], 'checklist'), redis.call('HGET', KEYS[1], 'values')} end
+return {rev, redis.call('HGET', KEYS[1], 'state'), redis.call('HGET', KEYS[1], 'checklist'), redis.call('HGET', KEYS[1], 'values')}
 `;
 
 export interface LoadedDeployment {
@@ -81,7 +88,7 @@ type CreateResult = { ok: true } | { ok: false; activeId: string };
 interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
   fdCommit(...args: Array<string | number>): Promise<number>;
-  fdClearStarted(key: string, itemId: string, run: string): Promise<number>;
+  fdLoad(key: string, rev: string): Promise<Array<string | null>>;
 }
 
 /** Script arguments for audit entries: per event, how many field strings follow, then the fields. */
@@ -96,8 +103,8 @@ export class DeploymentStore {
   private readonly redis: ScriptedRedis;
   /** Filled checklists by deployment id: immutable once a deployment starts, so safe to keep. */
   private readonly checklists = new Map<string, Checklist>();
-  /** The last state JSON seen per deployment and its parse (see parsed()); as many as checklists. */
-  private readonly states = new Map<string, { raw: string; state: Deployment }>();
+  /** The last state read or written per deployment and its revision (see parsed()); as many as checklists. */
+  private readonly states = new Map<string, { rev: number; state: Deployment }>();
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
   private static readonly STALE_CLAIM_MS = 60_000;
 
@@ -113,9 +120,8 @@ export class DeploymentStore {
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
-      redis.defineCommand('fdCommit', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
-      // EVALSHA: one is sent for every check result, so not the script text each time.
-      redis.defineCommand('fdClearStarted', { numberOfKeys: 1, lua: CLEAR_STARTED_SCRIPT });
+      redis.defineCommand('fdCommit', { numberOfKeys: 5, lua: COMMIT_SCRIPT });
+      redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
     }
   }
 
@@ -156,41 +162,41 @@ export class DeploymentStore {
   }
 
   async load(id: string): Promise<LoadedDeployment | undefined> {
-    const [state, rev, sha, values] = await this.redis.hmget(
-      this.key('dep', id),
-      'state',
-      'rev',
-      'checklist',
-      'values',
-    );
-    if (!state || !rev || !sha || !values) return undefined;
-    return {
-      state: this.parsed(id, state),
-      rev: Number(rev),
-      checklist: await this.checklist(id, sha, values),
-    };
+    const cached = this.states.get(id);
+    const [rev, raw, sha, values] = await this.redis.fdLoad(this.key('dep', id), String(cached?.rev ?? ''));
+    if (!rev || !sha || !values) return undefined;
+    const state = this.parsed(id, Number(rev), raw ?? undefined, cached);
+    return { state, rev: Number(rev), checklist: await this.checklist(id, sha, values) };
   }
 
   /**
-   * The state as parsed from `raw`, reusing the last parse when Redis still holds the same JSON: a phase's
-   * checks each load their deployment before running and again to record their verdict (bench:checks).
-   * Safe to share because states are never mutated: the engine copies before it changes anything.
+   * The state at `rev`: the last one this store read or wrote when Redis still holds that revision (it then
+   * sends no state at all: a phase's checks each load their deployment before running and again to record
+   * their verdict, bench:checks), else `raw` parsed. Every write bumps the revision (CREATE and COMMIT
+   * are the only writers). Safe to share because states are never mutated: the engine copies first.
    */
-  private parsed(id: string, raw: string): Deployment {
-    const cached = this.states.get(id);
-    if (cached?.raw === raw) return cached.state;
+  private parsed(
+    id: string,
+    rev: number,
+    raw: string | undefined,
+    cached: { rev: number; state: Deployment } | undefined,
+  ): Deployment {
+    if (raw === undefined) {
+      if (cached?.rev !== rev) throw new Error(`deployment ${id}: Redis sent no state for revision ${rev}`);
+      return cached.state;
+    }
     const state = JSON.parse(raw) as Deployment;
-    this.remember(id, raw, state);
+    this.remember(id, rev, state);
     return state;
   }
 
-  private remember(id: string, raw: string, state: Deployment): void {
+  private remember(id: string, rev: number, state: Deployment): void {
     this.states.delete(id); // re-inserted last: the map's order is least recently written first
     if (this.states.size >= DeploymentStore.CHECKLIST_CACHE_SIZE) {
       const oldest = this.states.keys().next().value;
       if (oldest !== undefined) this.states.delete(oldest);
     }
-    this.states.set(id, { raw, state });
+    this.states.set(id, { rev, state });
   }
 
   private async checklist(id: string, sha: string, values: string): Promise<Checklist> {
@@ -209,19 +215,25 @@ export class DeploymentStore {
 
   /** Writes a transition if nobody else wrote since `expectedRev`; false means reload and decide again. */
   async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<boolean> {
-    const raw = JSON.stringify(state);
+    // A run with a verdict is no longer running: its started mark goes in the same write.
+    const finished = events.flatMap((event) =>
+      event.type === 'check.completed' ? [event.itemId, String(event.run)] : [],
+    );
     const written = await this.redis.fdCommit(
       this.key('dep', state.id),
       this.key('dep', state.id, 'audit'),
       this.lockKey(state.service, state.environment),
       this.key('active'),
+      this.key('dep', state.id, 'started'),
       String(expectedRev),
-      raw,
+      JSON.stringify(state),
       isTerminal(state) ? '1' : '0',
       state.id,
+      finished.length / 2,
+      ...finished,
       ...auditArgs(events),
     );
-    if (written === 1) this.remember(state.id, raw, state);
+    if (written === 1) this.remember(state.id, expectedRev + 1, state);
     return written === 1;
   }
 
@@ -260,11 +272,6 @@ export class DeploymentStore {
 
   async markCheckStarted(id: string, itemId: string, run: number): Promise<void> {
     await this.redis.hset(this.key('dep', id, 'started'), itemId, String(run));
-  }
-
-  /** Run `run` has a verdict: forget it was running (unless a newer run has started meanwhile). */
-  async clearCheckStarted(id: string, itemId: string, run: number): Promise<void> {
-    await this.redis.fdClearStarted(this.key('dep', id, 'started'), itemId, String(run));
   }
 
   /** Item id -> the run a worker has started. */

@@ -102,13 +102,7 @@ export class CheckWorker {
     const markFailed = await marking;
     if (markFailed) throw markFailed;
     const outcome = await deployments.execute(deploymentId, { type: 'check-result', itemId, run, result });
-    // Housekeeping only (a verdict already hides the "running" mark), so the job need not wait for it.
-    store.clearCheckStarted(deploymentId, itemId, run).catch((error: unknown) => {
-      logger.warn(
-        { deploymentId, itemId, run, err: serializeError(error) },
-        'could not clear the running mark',
-      );
-    });
+    // The commit that records the verdict also clears the run's started mark (DeploymentStore.commit).
     if (!outcome.ok && outcome.code !== 'unchanged') {
       logger.warn({ deploymentId, itemId, run, code: outcome.code }, 'check result not recorded');
     }

@@ -213,6 +213,52 @@ describe('DeploymentStore with real Redis', () => {
     expect(next.ok && next.state.currentPhase).toBe(1);
   });
 
+  it('records a check verdict and forgets its run was started in the same write', async () => {
+    const { store, service } = replica(uniquePrefix('started'));
+    const started = await service.start({ service: 'checkout', version: '4.1.0', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    const id = started.deployment.id;
+    for (const [itemId, actor, roles] of [
+      ['backup', 'U0DBA', ['dba']],
+      ['tag', 'U0A', []],
+    ] as const)
+      await service.execute(id, {
+        type: 'resolve-item',
+        itemId,
+        resolution: 'done',
+        actor,
+        actorRoles: roles,
+        at: 20,
+      });
+    const before = await store.load(id);
+    expect(before?.state.items['error-rate']).toMatchObject({ status: 'running', run: 1 });
+    // Unchanged since this store last read it: Redis sends no state and the same object comes back.
+    expect((await store.load(id))?.state).toBe(before?.state);
+
+    await store.markCheckStarted(id, 'error-rate', 1);
+    await store.markCheckStarted(id, 'unrelated', 7);
+    expect(await store.startedChecks(id)).toEqual({ 'error-rate': 1, unrelated: 7 });
+    const result = {
+      outcome: 'passed' as const,
+      summary: 'error rate 0.01% < 0.1%',
+      attempts: 1,
+      durationMs: 3,
+      at: 30,
+    };
+    const recorded = await service.execute(id, {
+      type: 'check-result',
+      itemId: 'error-rate',
+      run: 1,
+      result,
+    });
+    expect(recorded.ok).toBe(true);
+    expect(await store.startedChecks(id)).toEqual({ unrelated: 7 });
+    expect(await store.checkResult(id, 'error-rate', 1)).toEqual(result);
+    const after = await store.load(id);
+    expect(after?.rev).toBe((before?.rev ?? 0) + 1);
+    expect(after?.state.items['error-rate']).toMatchObject({ status: 'passed', run: 1 });
+  });
+
   it("lists a service's deployments newest first, trimmed to the newest `historyKept`", async () => {
     const redis = connectTestRedis();
     connections.push(redis);
