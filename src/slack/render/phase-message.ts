@@ -62,7 +62,12 @@ export function phaseMessageKey(phaseId: string, part: number): string {
 }
 
 /** Splits a phase's items into message-sized parts (see the note at the top). */
-export function partitionPhase(phase: Phase): Item[][] {
+/** Phases are immutable (each deployment's filled checklist is cached), and every check result asks. */
+const partitions = new WeakMap<Phase, ReadonlyArray<readonly Item[]>>();
+
+export function partitionPhase(phase: Phase): ReadonlyArray<readonly Item[]> {
+  const cached = partitions.get(phase);
+  if (cached) return cached;
   const parts: Item[][] = [];
   let current: Item[] = [];
   let blocks = OVERHEAD_BLOCKS;
@@ -80,6 +85,7 @@ export function partitionPhase(phase: Phase): Item[][] {
     text += cost.text;
   }
   parts.push(current);
+  partitions.set(phase, parts);
   return parts;
 }
 
