@@ -48,9 +48,31 @@ export class CheckQueue implements ChangeListener {
   }
 
   onChange(change: Change): void {
+    const jobs: CheckJob[] = [];
     for (const event of change.events) {
-      if (event.type !== 'check.requested') continue;
-      void this.request({ deploymentId: change.deployment.id, itemId: event.itemId, run: event.run });
+      if (event.type === 'check.requested')
+        jobs.push({ deploymentId: change.deployment.id, itemId: event.itemId, run: event.run });
+    }
+    if (jobs.length === 1) void this.request(jobs[0] as CheckJob);
+    else if (jobs.length > 1) void this.requestAll(jobs);
+  }
+
+  /** A phase's checks, opened together: one round trip to Redis for all of them (same job ids). */
+  private async requestAll(jobs: CheckJob[]): Promise<void> {
+    try {
+      await this.queue.addBulk(
+        jobs.map((job) => ({ name: 'check', data: job, opts: { jobId: checkJobId(job) } })),
+      );
+    } catch (error) {
+      // The items stay "queued"; reconcile() enqueues them again on the next start.
+      this.logger.error(
+        {
+          deploymentId: jobs[0]?.deploymentId,
+          items: jobs.map((job) => job.itemId),
+          err: serializeError(error),
+        },
+        'could not enqueue checks',
+      );
     }
   }
 
