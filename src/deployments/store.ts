@@ -106,7 +106,8 @@ export class DeploymentStore {
   /** The last state read or written per deployment and its revision (see parsed()); as many as checklists. */
   private readonly states = new Map<string, { rev: number; state: Deployment }>();
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
-  private static readonly STALE_CLAIM_MS = 60_000;
+  /** A claim to post a message older than this was left by a process that died while posting. */
+  static readonly STALE_CLAIM_MS = 60_000;
 
   /** Deployments listed per service (`/deploy history`, `/deploy report <service>`); older ones drop off. */
   private readonly historyKept: number;
@@ -167,6 +168,16 @@ export class DeploymentStore {
     if (!rev || !sha || !values) return undefined;
     const state = this.parsed(id, Number(rev), raw ?? undefined, cached);
     return { state, rev: Number(rev), checklist: await this.checklist(id, sha, values) };
+  }
+
+  /**
+   * What this store last read or wrote of a deployment, without asking Redis; possibly behind it (another
+   * replica may have written since). For a hint only: anything that decides must load().
+   */
+  cached(id: string): LoadedDeployment | undefined {
+    const state = this.states.get(id);
+    const checklist = this.checklists.get(id);
+    return state && checklist ? { state: state.state, rev: state.rev, checklist } : undefined;
   }
 
   /**

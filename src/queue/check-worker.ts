@@ -62,16 +62,17 @@ export class CheckWorker {
   private async process(job: Job<CheckJob>): Promise<void> {
     const { deploymentId, itemId, run } = job.data;
     const { store, deployments, catalogue, logger } = this.options;
-    const loaded = await store.load(deploymentId);
+    // What this process last saw usually already says the run is current (it committed the request), so
+    // Redis is asked only when it does not. A run superseded since on another replica then still runs; its
+    // verdict is refused as stale by the engine, like one that lands after a re-run.
+    const isCurrent = (candidate: LoadedDeployment | undefined) => {
+      const current = candidate?.state.items[itemId];
+      return current?.status === 'running' && current.run === run;
+    };
+    const cached = store.cached(deploymentId);
+    const loaded = isCurrent(cached) ? cached : await store.load(deploymentId);
     const found = loaded && findItem(loaded.checklist, itemId);
-    const current = loaded?.state.items[itemId];
-    if (
-      !loaded ||
-      !found ||
-      found.item.kind !== 'check' ||
-      current?.status !== 'running' ||
-      current.run !== run
-    ) {
+    if (!loaded || !found || found.item.kind !== 'check' || !isCurrent(loaded)) {
       return; // superseded (re-run, override, abort) while it waited: nothing to do
     }
     // Said while the check runs rather than before: sent first on the store's connection, it still lands

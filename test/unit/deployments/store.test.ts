@@ -234,6 +234,10 @@ describe('DeploymentStore with real Redis', () => {
     expect(before?.state.items['error-rate']).toMatchObject({ status: 'running', run: 1 });
     // Unchanged since this store last read it: Redis sends no state and the same object comes back.
     expect((await store.load(id))?.state).toBe(before?.state);
+    // Without asking Redis: what this store last read; a store that never read it has nothing.
+    expect(store.cached(id)?.state).toBe(before?.state);
+    const other = replica(uniquePrefix('unused'));
+    expect(other.store.cached(id)).toBeUndefined();
 
     await store.markCheckStarted(id, 'error-rate', 1);
     await store.markCheckStarted(id, 'unrelated', 7);
@@ -257,6 +261,8 @@ describe('DeploymentStore with real Redis', () => {
     const after = await store.load(id);
     expect(after?.rev).toBe((before?.rev ?? 0) + 1);
     expect(after?.state.items['error-rate']).toMatchObject({ status: 'passed', run: 1 });
+    // The commit itself updated what this store holds.
+    expect(store.cached(id)?.rev).toBe(after?.rev);
   });
 
   it("lists a service's deployments newest first, trimmed to the newest `historyKept`", async () => {
