@@ -210,6 +210,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     async stop() {
       // Stop taking work first (Slack requests, check jobs), then flush what is queued, then disconnect.
       await Promise.all([slack?.stop(), ...workers.map((each) => each.close())]);
+      presenter.close();
       await presenter.idle();
       await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
       await redis.quit().catch(() => redis.disconnect());

@@ -3,7 +3,7 @@ import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
 import { type Deployment, isResolved, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
-import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
+import { DeploymentStore, type LoadedDeployment } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
@@ -114,29 +114,56 @@ export class SlackPresenter implements ChangeListener {
 
   /** After a restart: post what is missing and refresh everything for active deployments. */
   async reconcile(): Promise<void> {
-    for (const id of await this.store.activeIds()) {
-      const loaded = await this.store.load(id);
-      if (!loaded) continue;
-      await this.enqueue(id, async () => {
-        const card = await this.ensureCard(loaded);
-        if (!card.ok) return;
-        for (
-          let index = 0;
-          index <= Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
-          index++
-        ) {
-          await this.ensurePhase(loaded, index);
+    for (const id of await this.store.activeIds()) await this.reconcileOne(id, true);
+  }
+
+  /** Stops the catch-up scheduled by reconcile() (the process is stopping). */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  private closed = false;
+  private readonly retries = new Set<NodeJS.Timeout>();
+
+  private async reconcileOne(id: string, retry: boolean): Promise<void> {
+    const loaded = await this.store.load(id);
+    if (!loaded) return;
+    let missing = false;
+    await this.enqueue(id, async () => {
+      const card = await this.ensureCard(loaded);
+      if (!card.ok) return;
+      for (
+        let index = 0;
+        index <= Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
+        index++
+      ) {
+        await this.ensurePhase(loaded, index);
+      }
+      // Levels that fired while the process that fired them died before posting them.
+      for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
+        if (escalation.resolvedAt !== undefined) continue;
+        for (let level = 1; level <= escalation.level; level++) {
+          const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
+          await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
+          const messageKey = escalationMessageKey(key, escalation.chain, level);
+          if (!(await this.store.message(id, messageKey))) missing = true;
         }
-        // Levels that fired while the process that fired them died before posting them.
-        for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
-          if (escalation.resolvedAt !== undefined) continue;
-          for (let level = 1; level <= escalation.level; level++) {
-            const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
-            await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
-          }
-        }
-      });
-      this.markDirty(loaded.state, loaded.checklist, 'all');
+      }
+    });
+    this.markDirty(loaded.state, loaded.checklist, 'all');
+    // Still missing: a process that died while posting holds the claim. Once it is stale, post.
+    if (missing && retry && !this.closed) {
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        if (this.closed) return;
+        void this.reconcileOne(id, false).catch((error: unknown) =>
+          this.logger.error({ deploymentId: id, err: serializeError(error) }, 'reconcile failed'),
+        );
+      }, DeploymentStore.STALE_CLAIM_MS + 1_000);
+      timer.unref();
+      this.retries.add(timer);
     }
   }
 
