@@ -184,4 +184,69 @@ describe('follow-up phases', () => {
       decide(checklist, walked.state, { type: 'abort', actor: 'U0REQ', actorRoles: [], reason: 'x', at: 1 }),
     ).toMatchObject({ ok: false, code: 'not_active' });
   });
+
+  it('count from the moment new code takes all traffic, when that comes before completion', () => {
+    const promoted = checklistSchema.parse({
+      id: 'promoted',
+      title: 'Promoted',
+      phases: [
+        {
+          id: 'rollout',
+          title: 'Rollout',
+          sequential: true,
+          items: [
+            { id: 'full', kind: 'traffic', title: 'Full traffic', traffic: { weight: 100 } },
+            { id: 'notes', kind: 'manual', title: 'Release notes posted' },
+          ],
+        },
+        {
+          id: 'soon',
+          title: 'T+30m',
+          after: '30m',
+          items: [{ id: 'look', kind: 'manual', title: 'Look at dashboards' }],
+        },
+      ],
+    });
+    const step = (state: Deployment, command: Command) => {
+      const decision = decide(promoted, state, command);
+      if (!decision.ok) throw new Error(`${decision.code}: ${decision.message}`);
+      return decision;
+    };
+    let state = startDeployment(promoted, { ...params, trafficStrategy: 'canary' }).state;
+    state = step(state, {
+      type: 'request-traffic',
+      itemId: 'full',
+      actor: 'U0REQ',
+      actorRoles: [],
+      at: 2_000,
+    }).state;
+    const shifted = step(state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 5_000,
+      outcome: {
+        ok: true,
+        before: { weight: 0, description: 'canary 0%' },
+        after: { weight: 100, description: 'canary 100%' },
+        attempts: 1,
+        durationMs: 40,
+      },
+    });
+    expect(shifted.events).toContainEqual(
+      expect.objectContaining({ type: 'phase.scheduled', phaseId: 'soon', dueAt: 5_000 + 1_800 }),
+    );
+    expect(shifted.state.status).toBe('active');
+    // Completing later does not move them.
+    const done = step(shifted.state, {
+      type: 'resolve-item',
+      itemId: 'notes',
+      resolution: 'done',
+      actor: 'U0REQ',
+      actorRoles: [],
+      at: 9_000,
+    });
+    expect(done.state.status).toBe('completed');
+    expect(done.events.map((event) => event.type)).not.toContain('phase.scheduled');
+    expect(done.state.phases.soon).toEqual({ status: 'scheduled', dueAt: 6_800 });
+  });
 });
