@@ -1,5 +1,5 @@
 import { describeItemSpec } from '../../checklists/describe.js';
-import type { Checklist, Item } from '../../checklists/schema.js';
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
 import type { CheckRun } from '../../checks/types.js';
 import { type Deployment, isTerminal } from '../../deployments/model.js';
 import { ACTION } from '../action-ids.js';
@@ -35,7 +35,7 @@ export function renderCheckFailure(
     ? `❌ *${title}* failed: ${summary}`
     : `⚠️ *${title}* could not be evaluated: ${summary}`;
   const expected = `Expected: ${escapeText(truncate(describeItemSpec(item) ?? '', 400))}`;
-  const outcome = whatHappenedSince(deployment, item, run);
+  const outcome = whatHappenedSince(deployment, item, run, phase);
   const ask = outcome ? `_${outcome}_` : `${ownerMentions} — re-run it, or override it with a reason.`;
   const blocks: Block[] = [
     {
@@ -91,7 +91,12 @@ export function renderCheckFailure(
 }
 
 /** Why this failure needs no action any more, or undefined while it still does. */
-function whatHappenedSince(deployment: Deployment, item: Item, run: number): string | undefined {
+function whatHappenedSince(
+  deployment: Deployment,
+  item: Item,
+  run: number,
+  phase: Phase | undefined,
+): string | undefined {
   const state = deployment.items[item.id];
   if (state?.overridden)
     return `☑️ Overridden by ${mention(state.by ?? 'flightdeck')}: “${escapeText(truncate(state.reason ?? '', 300))}”`;
@@ -99,7 +104,12 @@ function whatHappenedSince(deployment: Deployment, item: Item, run: number): str
     return `Resolved as ${state.status} by ${mention(state.by ?? 'flightdeck')}.`;
   if (state?.status === 'passed')
     return `✅ Passed on run ${state.run ?? run}${state.result ? `: ${escapeText(truncate(state.result.summary, 200))}` : ''}.`;
-  if (isTerminal(deployment))
+  // A completed deployment still walks its open follow-up phases (T+30m…): their failures need answers.
+  const openFollowUp =
+    deployment.status === 'completed' &&
+    phase?.after !== undefined &&
+    deployment.phases[phase.id]?.status === 'active';
+  if (isTerminal(deployment) && !openFollowUp)
     return `The deployment is ${deployment.status.replace('_', ' ')}; nothing to do.`;
   if ((state?.run ?? run) > run)
     return state?.status === 'running'
