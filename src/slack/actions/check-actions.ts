@@ -1,13 +1,13 @@
 import type { BlockAction, ButtonAction, OverflowAction, webApi } from '@slack/bolt';
 import { findItem, maySteer, ownerRole } from '../../deployments/engine.js';
 import { serializeError } from '../../observability/logger.js';
-import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { ACTION, VIEW } from '../action-ids.js';
 import { type SlackContext, tellUser } from '../context.js';
 import { renderItemDetails } from '../render/details.js';
 import { truncate } from '../render/format.js';
 import type { InteractionRouter } from '../router.js';
 import { type Click, openModal, postPrivately, readClick } from './item-actions.js';
-import { readModalMetadata, readReason, reasonModal } from './modals.js';
+import { ackReason, readModalMetadata, reasonModal } from './modals.js';
 
 /**
  * Controls on automated checks: Re-run (anyone who may act on the item) and Override… (its owner role,
@@ -46,15 +46,8 @@ export function registerCheckActions(app: InteractionRouter, context: SlackConte
   });
 
   app.view(VIEW.overrideCheck, async ({ ack, view, body, client }) => {
-    const reason = readReason(view);
-    if (!reason) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reasonBlock]: 'Say why the check is overridden (at least 3 characters).' },
-      });
-      return;
-    }
-    await ack();
+    const reason = await ackReason(view, ack, 'Say why the check is overridden (at least 3 characters).');
+    if (!reason) return;
     const origin = readModalMetadata(view);
     if (!origin) return;
     const user = body.user.id;

@@ -1,10 +1,10 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import { maySteer } from '../../deployments/engine.js';
-import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { ACTION, VIEW } from '../action-ids.js';
 import { type SlackContext, tellUser } from '../context.js';
 import type { InteractionRouter } from '../router.js';
 import { openModal, readClick } from './item-actions.js';
-import { type ModalOrigin, readModalMetadata, readReason, reasonModal } from './modals.js';
+import { ackReason, type ModalOrigin, readModalMetadata, reasonModal } from './modals.js';
 
 /** Buttons on the status card. Abort asks for a reason in a modal, which doubles as the confirmation. */
 export function registerDeploymentActions(app: InteractionRouter, context: SlackContext): void {
@@ -50,15 +50,8 @@ export function registerDeploymentActions(app: InteractionRouter, context: Slack
   );
 
   app.view(VIEW.abortDeployment, async ({ ack, view, body, client }) => {
-    const reason = readReason(view);
-    if (!reason) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reasonBlock]: 'Say why the deployment is aborted.' },
-      });
-      return;
-    }
-    await ack();
+    const reason = await ackReason(view, ack, 'Say why the deployment is aborted.');
+    if (!reason) return;
     const origin = readModalMetadata(view);
     if (!origin) return;
     const roles = await context.roles.rolesOf(body.user.id);

@@ -2,12 +2,12 @@ import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import { findItem, ownerRole } from '../../deployments/engine.js';
 import type { Resolution } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
-import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { ACTION, VIEW } from '../action-ids.js';
 import { type SlackContext, tellUser } from '../context.js';
 import { renderItemDetails, renderPhaseDetails } from '../render/details.js';
 import { parseActionValue, type SlackMessage, truncate } from '../render/format.js';
 import type { InteractionRouter } from '../router.js';
-import { readModalMetadata, readReason, reasonModal } from './modals.js';
+import { ackReason, readModalMetadata, reasonModal } from './modals.js';
 
 /**
  * Buttons on checklist items. Each listener acks first; the role lookup, the transition and any reply
@@ -105,15 +105,8 @@ export function registerItemActions(app: InteractionRouter, context: SlackContex
   });
 
   app.view(VIEW.skipItem, async ({ ack, view, body, client }) => {
-    const reason = readReason(view);
-    if (!reason) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reasonBlock]: 'Say why it is skipped (at least 3 characters).' },
-      });
-      return;
-    }
-    await ack();
+    const reason = await ackReason(view, ack, 'Say why it is skipped (at least 3 characters).');
+    if (!reason) return;
     const click = readModalMetadata(view);
     if (click) await resolve(context, client, { ...click, user: body.user.id }, 'skipped', reason);
   });

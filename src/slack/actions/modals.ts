@@ -1,4 +1,4 @@
-import type { ViewOutput, webApi } from '@slack/bolt';
+import type { SlackViewMiddlewareArgs, ViewOutput, webApi } from '@slack/bolt';
 import { FIELD } from '../action-ids.js';
 import { truncate } from '../render/format.js';
 
@@ -58,6 +58,24 @@ export function reasonModal(options: {
 export function readReason(view: ViewOutput): string | undefined {
   const value = view.state.values[FIELD.reasonBlock]?.[FIELD.reasonInput]?.value?.trim();
   return value && value.length >= 3 ? value : undefined;
+}
+
+/**
+ * Acks a reason modal's submission: without a usable reason the modal stays open with `missing` under the
+ * field; otherwise it closes and the reason is returned.
+ */
+export async function ackReason(
+  view: ViewOutput,
+  ack: SlackViewMiddlewareArgs['ack'],
+  missing: string,
+): Promise<string | undefined> {
+  const reason = readReason(view);
+  if (!reason) {
+    await ack({ response_action: 'errors', errors: { [FIELD.reasonBlock]: missing } });
+    return undefined;
+  }
+  await ack();
+  return reason;
 }
 
 export function readModalMetadata(view: ViewOutput): ModalOrigin | undefined {

@@ -3,14 +3,14 @@ import type { Command } from '../../deployments/engine.js';
 import { maySteer } from '../../deployments/engine.js';
 import { isRollingBack } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
-import { ACTION, FIELD, VIEW } from '../action-ids.js';
+import { ACTION, VIEW } from '../action-ids.js';
 import { parseTarget } from '../commands/parse.js';
 import { type SlackContext, tellUser } from '../context.js';
 import { truncate } from '../render/format.js';
 import { describeTarget } from '../render/operations.js';
 import type { InteractionRouter } from '../router.js';
 import { type Click, openModal, readClick } from './item-actions.js';
-import { type ModalOrigin, readModalMetadata, readReason, reasonModal } from './modals.js';
+import { ackReason, type ModalOrigin, readModalMetadata, reasonModal } from './modals.js';
 
 /**
  * Traffic and rollback from Slack: the Shift button on a traffic step, Roll back… on the card (and on a
@@ -55,15 +55,8 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
   }
 
   app.view(VIEW.rollback, async ({ ack, view, body, client }) => {
-    const reason = readReason(view);
-    if (!reason) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reasonBlock]: 'Say why you roll back (it goes into the report).' },
-      });
-      return;
-    }
-    await ack();
+    const reason = await ackReason(view, ack, 'Say why you roll back (it goes into the report).');
+    if (!reason) return;
     const origin = readModalMetadata(view);
     if (!origin) return;
     const click = { ...origin, user: body.user.id };
