@@ -50,6 +50,15 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+export interface ExecuteOptions {
+  /**
+   * Wait this long before applying, so that commands arriving meanwhile are applied in the same batch. For
+   * check verdicts (a phase's checks finish within milliseconds of each other: one write instead of
+   * twenty); never for clicks, which want their answer now.
+   */
+  gatherMs?: number;
+}
+
 export interface StartRequest {
   service: string;
   version: string;
@@ -153,14 +162,21 @@ export class DeploymentService {
    * compare-and-set for all of them. Each caller gets its own decision, and listeners hear one change per
    * command as if they had been committed one by one.
    */
-  execute(id: string, command: Command | ((state: Deployment) => Command)): Promise<ExecuteResult> {
+  execute(
+    id: string,
+    command: Command | ((state: Deployment) => Command),
+    options: ExecuteOptions = {},
+  ): Promise<ExecuteResult> {
     return new Promise((resolve, reject) => {
       let batch = this.waiting.get(id);
       if (!batch || batch.length >= DeploymentService.MAX_BATCH) {
         const fresh: Pending[] = [];
         batch = fresh;
         this.waiting.set(id, fresh);
-        void this.takeTurn(id, () => {
+        // Behind a running turn the batch gathers anyway, while it waits for that turn.
+        const gatherMs = this.turns.has(id) ? 0 : (options.gatherMs ?? 0);
+        void this.takeTurn(id, async () => {
+          if (gatherMs > 0) await new Promise((done) => setTimeout(done, gatherMs));
           if (this.waiting.get(id) === fresh) this.waiting.delete(id);
           return this.applyBatch(id, fresh);
         });
@@ -171,8 +187,17 @@ export class DeploymentService {
 
   private async applyBatch(id: string, batch: Pending[]): Promise<void> {
     try {
+      // The first attempt decides on what this process last read or wrote, without asking Redis: the
+      // commit's compare-and-set refuses it if another replica has written since, and the retry loads.
+      // A batch whose commands were all refused writes nothing, so nothing checked that state: it is
+      // confirmed by a load (which sends no state when the revision is unchanged) before anyone is told.
+      let loaded = this.store.cached(id);
+      let confirmed = false;
       for (let attempt = 0; attempt < DeploymentService.MAX_ATTEMPTS; attempt++) {
-        const loaded = await this.store.load(id);
+        if (!loaded) {
+          loaded = await this.store.load(id);
+          confirmed = true;
+        }
         if (!loaded) {
           for (const pending of batch)
             pending.resolve({ ok: false, code: 'not_found', message: `No deployment "${id}".` });
@@ -207,14 +232,24 @@ export class DeploymentService {
             if (outcome?.ok) pending.resolve(outcome.result);
             else pending.reject(outcome?.error);
           });
-        if (changes.length === 0) return settle();
+        if (changes.length === 0) {
+          if (confirmed) return settle();
+          const fresh = await this.store.load(id);
+          confirmed = true;
+          if (fresh?.rev === loaded.rev) return settle();
+          loaded = fresh; // it had moved on: decide again on what Redis holds
+          continue;
+        }
         const events = changes.flatMap((change) => change.events);
         if (await this.store.commit(state, loaded.rev, events)) {
           for (const change of changes) this.publish(change);
           return settle();
         }
-        // Another replica wrote first: back off a little (jittered) and decide again on fresh state.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+        loaded = undefined;
+        // Another replica wrote first (or the cached state was behind): decide again on fresh state, after
+        // a little jittered back-off when it was a real race.
+        if (confirmed)
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
       }
       for (const pending of batch)
         pending.resolve({

@@ -156,6 +156,63 @@ describe('DeploymentStore with real Redis', () => {
     ).toEqual(['item-0', 'item-1', 'item-2']);
   });
 
+  it('with gatherMs, also takes commands arriving a moment apart into one write', async () => {
+    const a = replica(uniquePrefix('gather'));
+    const started = await a.service.start({ service: 'wide', version: '2.1.1', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    const id = started.deployment.id;
+    const click = (itemId: string) =>
+      a.service.execute(
+        id,
+        { type: 'resolve-item', itemId, resolution: 'done', actor: 'U0USER', actorRoles: [], at: 1 },
+        { gatherMs: 50 },
+      );
+    const first = click('item-0');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const results = await Promise.all([first, click('item-1')]);
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect((await a.store.load(id))?.rev).toBe(2); // created at 1, one write for both
+  });
+
+  it('decides first on what it last saw, and never acts on it once another replica has moved on', async () => {
+    const prefixHere = uniquePrefix('stale');
+    const a = replica(prefixHere);
+    const b = replica(prefixHere);
+    const started = await a.service.start({ service: 'wide', version: '2.2.0', actor: 'U0A' });
+    if (!started.ok) throw new Error(started.message);
+    const id = started.deployment.id;
+    const resolve = (on: typeof a, itemId: string, actor: string) =>
+      on.service.execute(id, {
+        type: 'resolve-item',
+        itemId,
+        resolution: 'done',
+        actor,
+        actorRoles: [],
+        at: 1,
+      });
+    const reopen = (on: typeof a, itemId: string) =>
+      on.service.execute(id, { type: 'reopen-item', itemId, actor: 'U0B', actorRoles: [], at: 2 });
+
+    // A's cache says item-0 is open; B has done it since. A's write is refused, it loads, and refuses too.
+    await a.store.load(id); // A has seen the deployment, as any replica that has shown it
+    expect((await resolve(b, 'item-0', 'U0B')).ok).toBe(true);
+    expect(a.store.cached(id)?.state.items['item-0']?.status).toBe('pending');
+    expect(await resolve(a, 'item-0', 'U0A')).toMatchObject({ ok: false, code: 'unchanged' });
+    const resolvedBy = async () =>
+      (await a.store.audit(id)).flatMap((entry) =>
+        entry.event.type === 'item.resolved' && entry.event.itemId === 'item-0' ? [entry.event.actor] : [],
+      );
+    expect(await resolvedBy()).toEqual(['U0B']);
+
+    // The other way round: A's cache says item-0 is done, but B has reopened it. A refusal decided on the
+    // stale state is checked against Redis first, so the click lands.
+    expect((await reopen(b, 'item-0')).ok).toBe(true);
+    expect(a.store.cached(id)?.state.items['item-0']?.status).toBe('done');
+    expect((await resolve(a, 'item-0', 'U0A')).ok).toBe(true);
+    expect(await resolvedBy()).toEqual(['U0B', 'U0A']);
+    expect((await a.store.load(id))?.state.items['item-0']).toMatchObject({ status: 'done', by: 'U0A' });
+  });
+
   it('turns 20 concurrent clicks on one item into exactly one transition and one audit event', async () => {
     const prefixHere = uniquePrefix('one');
     const replicas = [replica(prefixHere), replica(prefixHere), replica(prefixHere)];
