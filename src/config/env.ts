@@ -31,8 +31,10 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   FLIGHTDECK_CONFIG: z.string().min(1).default('./flightdeck.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Checks a worker process runs at once (they wait on the network, so more than cores). */
-  CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(16),
+  /** Checks a worker process runs at once. They wait on the network (a Prometheus query, a slow health
+   * endpoint, a timeout against a dead host), so many more than cores: with few slots, one phase of
+   * checks against an unreachable host would hold every other deployment's checks back. */
+  CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(64),
   /** A dead worker's check is picked up by another after about this long. */
   CHECK_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** `false`: this bot process serves Slack only and leaves checks to `npm run worker` processes. */

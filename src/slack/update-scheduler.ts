@@ -38,6 +38,10 @@ export class UpdateScheduler {
 
   /** The message behind `slot` changed. */
   mark(slot: string): void {
+    // Already waiting: its turn is already arranged (a timer, or the end of its current send), and the
+    // send renders the newest state, so there is nothing to do. A phase's checks finishing together mark
+    // the same few messages thousands of times.
+    if (this.dirty.has(slot)) return;
     this.dirty.add(slot);
     this.pump();
   }

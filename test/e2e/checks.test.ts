@@ -20,12 +20,17 @@ let h: Harness;
 let web: Server;
 let tcp: TcpServer;
 let brokenStatus = 404;
+/** Requests to /slow hang until this is called. */
+let releaseSlow: () => void = () => undefined;
+const slowReleased = () => new Promise<void>((resolve) => (releaseSlow = resolve));
+let slowGate = slowReleased();
 const CHANNEL = 'C0CHECKS';
 
 beforeAll(async () => {
   web = createServer((req, res) => {
     if (req.url === '/health') res.writeHead(200).end('ok');
     else if (req.url === '/broken') res.writeHead(brokenStatus).end('nope');
+    else if (req.url === '/slow') void slowGate.then(() => res.writeHead(200).end('finally'));
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
@@ -66,6 +71,20 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await writeFile(
+    join(dir, 'checklists', 'slow.yaml'),
+    [
+      'id: slow',
+      'title: Slow checks',
+      'phases:',
+      '  - id: verify',
+      '    title: Verify',
+      '    items:',
+      '      - { id: slow, kind: check, title: Slow endpoint answers, check: { type: http, url: "{{base_url}}/slow", timeout: 30s } }',
+      `      - { id: quick, kind: check, title: Port open, check: { type: tcp, host: 127.0.0.1, port: ${tcpPort} } }`,
+      '',
+    ].join('\n'),
+  );
+  await writeFile(
     join(dir, 'flightdeck.yaml'),
     [
       'services:',
@@ -73,6 +92,11 @@ beforeAll(async () => {
       '    checklist: checked',
       `    channel: ${CHANNEL}`,
       `    health_url: http://127.0.0.1:${webPort}/health`,
+      `    base_url: http://127.0.0.1:${webPort}`,
+      '    deployers: [deployer]',
+      '  slowshop:',
+      '    checklist: slow',
+      `    channel: ${CHANNEL}`,
       `    base_url: http://127.0.0.1:${webPort}`,
       '    deployers: [deployer]',
       'roles:',
@@ -89,6 +113,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseSlow();
   await h.stop();
   web.close();
   tcp.close();
@@ -247,5 +272,32 @@ describe('overriding a failed check', () => {
     expect(summaryText).toContain('Overridden checks (1)');
     expect(summaryText).toContain('status page is being migrated, see INC-42');
     expect(summaryText).toMatch(/\*Checks:\* \d+ passed, 1 overridden/);
+  });
+});
+
+describe('live state of a check', () => {
+  it('shows a check that takes a while as running, and a quick one straight with its verdict', async () => {
+    slowGate = slowReleased();
+    const { id } = await startDeployment(h, 'slowshop', '1.0.0', 'U0DEPLOYER');
+    const { checklist } = (await h.bot.store.load(id))!;
+    const where = await messageOf(h, id, checklist, checklist.phases[0]!.items[0]!);
+    const blocks = () => JSON.stringify(h.slack.message(CHANNEL, where.ts)!.blocks);
+    // The quick check's verdict and the slow one's "running" reach the thread; nothing waits on the other.
+    await waitUntil(
+      async () => blocks().includes('Slow endpoint answers') && blocks().includes('running…'),
+      'the slow check shown running',
+    );
+    await waitUntil(async () => (await itemStatus(id, 'quick'))?.status === 'passed', 'the quick check');
+    expect(await h.bot.store.startedChecks(id)).toEqual({ slow: 1 }); // other replicas render it running too
+    await h.bot.context.presenter.idle();
+    expect(blocks()).toMatch(/connected to 127\.0\.0\.1:\d+ in \d+ ms ✅/);
+    expect(blocks()).toContain('🔄 running…');
+
+    releaseSlow();
+    await waitUntil(async () => (await itemStatus(id, 'slow'))?.status === 'passed', 'the slow check');
+    await h.bot.context.presenter.idle();
+    expect(blocks()).not.toContain('running…');
+    expect(blocks()).toMatch(/HTTP 200 in \d+ ms ✅/);
+    expect(await h.bot.store.startedChecks(id)).toEqual({}); // the verdict's commit cleared the mark
   });
 });
