@@ -31,7 +31,7 @@
  * the baseline (./raw-bullmq.ts) and a private redis-server.
  *
  * Environment: BENCH_CHECKS_CPU_PROF=<dir> writes V8 CPU profiles of the Flightdeck process during its
- * measured runs there (open them in Chrome DevTools or speedscope).
+ * measured runs there, and of the raw BullMQ process during its runs (open them in Chrome DevTools or speedscope).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -56,7 +56,7 @@ import { newHistogram } from '../support/histogram.js';
 import { onCleanup, progress, runBenchmark, shutdown, sleep, waitFor } from '../support/lifecycle.js';
 import { probe } from '../support/probe.js';
 import { type ProbeReply, SIGNING_SECRET } from '../support/protocol.js';
-import { startPrivateRedis } from '../support/redis.js';
+import { redisCommandMeter, startPrivateRedis } from '../support/redis.js';
 import { flightdeckEnv, startFakeSlack } from '../support/slack.js';
 import { fixed, out, table } from '../support/table.js';
 import { channelId, DEPLOYER } from '../support/workspace.js';
@@ -133,14 +133,28 @@ class AuditFollower {
   }
 
   /** Polls until `count` results of `run` are recorded; false on timeout. */
-  async waitForRuns(run: number, count: number): Promise<boolean> {
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  async waitForRuns(run: number, count: number, deadline = Date.now() + DRAIN_TIMEOUT_MS): Promise<boolean> {
     for (;;) {
       await this.poll();
       if (this.completedRuns(run) >= count) return true;
       if (Date.now() > deadline) return false;
       await sleep(POLL_MS);
     }
+  }
+}
+
+/**
+ * Waits, while a run is measured, until the checks queue holds no job that is not finished: by then every
+ * result has been committed (a job completes after its result's commit). One cheap script per poll, so
+ * the orchestrator does not compete with the measured process for the machine's two cores by reading 500
+ * audit streams; they are read once the run is over (their entry ids carry the times, so nothing is lost).
+ */
+async function waitForEmptyQueue(queue: Queue, deadline: number): Promise<boolean> {
+  for (;;) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (sum(Object.values(counts)) === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_MS);
   }
 }
 
@@ -276,6 +290,18 @@ interface Row {
   lagMs?: number;
   /** Open loop, ours: latency from the command's scheduled time (not just from the enqueue). */
   fromScheduled?: Figures;
+  /** Commands Redis ran during the run, by command (every client: the orchestrator's polling too). */
+  redisCalls: Map<string, number>;
+}
+
+/** `evalsha 2.1, hset 1.0, …`: Redis commands per check, the most frequent first. */
+function callsPerCheck(row: Row): string {
+  const perCheck = [...row.redisCalls.entries()]
+    .map(([command, calls]) => [command, calls / row.figures.checks] as const)
+    .filter(([, calls]) => calls >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
+  const total = perCheck.reduce((all, [, calls]) => all + calls, 0);
+  return `${fixed(total, 1)} (${perCheck.map(([command, calls]) => `${command} ${fixed(calls, 2)}`).join(', ')})`;
 }
 
 function resultsTable(rows: Row[]): string {
@@ -348,23 +374,29 @@ async function main(): Promise<void> {
     server: Child,
     label: string,
     run: () => Promise<T>,
-  ): Promise<{ value: T; cpu: Record<string, number>; server: ProbeReply }> => {
+  ): Promise<{
+    value: T;
+    cpu: Record<string, number>;
+    server: ProbeReply;
+    redisCalls: Map<string, number>;
+  }> => {
     const pids = { server: server.pid, redis: redisPid, orch: process.pid };
     await idleMachine(pids);
-    const profile =
-      CPU_PROFILE_DIR && target === 'ours'
-        ? join(
-            resolve(CPU_PROFILE_DIR),
-            `ours-${label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}.cpuprofile`,
-          )
-        : undefined;
+    const profile = CPU_PROFILE_DIR
+      ? join(
+          resolve(CPU_PROFILE_DIR),
+          `${target.replace(' ', '-')}-${label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}.cpuprofile`,
+        )
+      : undefined;
     await probe(server, { type: 'probe', action: 'start', ...(profile ? { profile } : {}) });
+    const commands = await redisCommandMeter(redis);
     const cpu = cpuMeter(pids);
     const value = await run();
     const used = cpu();
+    const redisCalls = await commands();
     const reply = await probe(server, { type: 'probe', action: 'stop', ...(profile ? { profile } : {}) });
     if (profile) progress(`  CPU profile: ${profile}`);
-    return { value, cpu: used, server: reply };
+    return { value, cpu: used, server: reply, redisCalls };
   };
   const burstLabel = `burst ${BURST}`;
   const openLabel = `open ${OPEN.ratePerSecond}/s × ${OPEN.durationMs / 1_000} s`;
@@ -418,6 +450,10 @@ async function main(): Promise<void> {
   await quiet(slack);
   const audit = new AuditFollower(redis, ids);
   await audit.poll();
+  const checksQueue = new Queue(CHECKS_QUEUE, {
+    connection: bullConnection(redisUrl, 'bench-inspect'),
+    prefix: queuePrefix(PREFIX),
+  });
 
   progress(`ours: ${burstLabel} (every deployment opens its ${CHECKS_PER_PHASE}-check phase at once)`);
   const oursBurst = await measure('ours', flightdeck, burstLabel, async () => {
@@ -428,9 +464,11 @@ async function main(): Promise<void> {
       itemId: GATE_ITEM_ID,
       actor: DEPLOYER,
     });
-    const drained = await audit.waitForRuns(1, BURST);
-    return { reply, drained };
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    await waitForEmptyQueue(checksQueue, deadline);
+    return { reply, deadline };
   });
+  const burstDrained = await audit.waitForRuns(1, BURST, oursBurst.value.deadline);
   const burstSamples: Array<{ from: number; to: number }> = [];
   for (const id of ids)
     for (const itemId of CHECK_ITEM_IDS) {
@@ -455,9 +493,11 @@ async function main(): Promise<void> {
       ratePerSecond: OPEN.ratePerSecond,
       actor: DEPLOYER,
     });
-    const drained = await audit.waitForRuns(2, targets.length);
-    return { reply, drained };
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    await waitForEmptyQueue(checksQueue, deadline);
+    return { reply, deadline };
   });
+  const openDrained = await audit.waitForRuns(2, targets.length, oursOpen.value.deadline);
   const openSamples: Array<{ from: number; to: number }> = [];
   const scheduledSamples: Array<{ from: number; to: number }> = [];
   targets.forEach((target, index) => {
@@ -479,10 +519,6 @@ async function main(): Promise<void> {
   const memoryAfterOpen = { used: await usedMemory(redis), keys: await flightdeckKeyBytes(redis) };
 
   // --- Verification: every check ran and its result landed once, through the store ----------------------
-  const checksQueue = new Queue(CHECKS_QUEUE, {
-    connection: bullConnection(redisUrl, 'bench-inspect'),
-    prefix: queuePrefix(PREFIX),
-  });
   const counts = await checksQueue.getJobCounts('failed', 'waiting', 'active', 'delayed', 'prioritized');
   const jobCounts = { failed: counts.failed ?? 0, queued: sum(Object.values(counts)) - (counts.failed ?? 0) };
   await checksQueue.close();
@@ -540,6 +576,10 @@ async function main(): Promise<void> {
     `CPU per check in the server process during the burst: ours ${cpuPerCheck(oursBurstRow)} ms, raw BullMQ ` +
       `${cpuPerCheck(rawBurstRow)} ms (one core is the ceiling for either: one Node.js process).`,
   );
+  out(
+    `Redis commands per check during the burst (scripts count once; xrange is this orchestrator reading the ` +
+      `audit streams): ours ${callsPerCheck(oursBurstRow)}; raw BullMQ ${callsPerCheck(rawBurstRow)}.`,
+  );
   const requestedRun1 = burstSamples.map((sample) => sample.from);
   out(
     `burst, ours: the ${DEPLOYMENTS} gate resolutions (each opens the check phase, whose ${CHECKS_PER_PHASE} ` +
@@ -570,9 +610,8 @@ async function main(): Promise<void> {
     out(`Flightdeck log: ${logLines.length} warn/error lines, first: ${logLines.slice(0, 3).join(' | ')}`);
 
   const problems: string[] = [];
-  if (!oursBurst.value.drained) problems.push(`the burst did not drain within ${DRAIN_TIMEOUT_MS / 1_000} s`);
-  if (!oursOpen.value.drained)
-    problems.push(`the open loop did not drain within ${DRAIN_TIMEOUT_MS / 1_000} s`);
+  if (!burstDrained) problems.push(`the burst did not drain within ${DRAIN_TIMEOUT_MS / 1_000} s`);
+  if (!openDrained) problems.push(`the open loop did not drain within ${DRAIN_TIMEOUT_MS / 1_000} s`);
   for (const [label, reply] of [
     [burstLabel, oursBurst.value.reply],
     [openLabel, oursOpen.value.reply],

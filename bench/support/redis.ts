@@ -34,3 +34,22 @@ export async function startPrivateRedis(connectionName: string): Promise<Private
   const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
   return { url: server.url, pid, client };
 }
+
+/**
+ * Counts the commands Redis runs from now on (INFO commandstats, after CONFIG RESETSTAT): what a run asked
+ * of Redis, by command. Resetting affects only the statistics, not the data. Scripts count once as
+ * `evalsha` however many commands they run inside.
+ */
+export async function redisCommandMeter(client: Redis): Promise<() => Promise<Map<string, number>>> {
+  await client.config('RESETSTAT');
+  return async () => {
+    const calls = new Map<string, number>();
+    for (const line of (await client.info('commandstats')).split('\n')) {
+      const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+      if (match?.[1] && match[2]) calls.set(match[1], Number(match[2]));
+    }
+    // The meter's own INFO call is not the run's.
+    calls.set('info', (calls.get('info') ?? 1) - 1);
+    return calls;
+  };
+}
