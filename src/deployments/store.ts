@@ -170,6 +170,12 @@ export class DeploymentStore {
     return { state, rev: Number(rev), checklist: await this.checklist(id, sha, values) };
   }
 
+  /** The deployment's current revision (every write bumps it), without its state; undefined if none. */
+  async revision(id: string): Promise<number | undefined> {
+    const rev = await this.redis.hget(this.key('dep', id), 'rev');
+    return rev === null ? undefined : Number(rev);
+  }
+
   /**
    * What this store last read or wrote of a deployment, without asking Redis; possibly behind it (another
    * replica may have written since). For a hint only: anything that decides must load().

@@ -182,7 +182,7 @@ export class SlackPresenter implements ChangeListener {
   private async apply(change: Change): Promise<StartOutcome | undefined> {
     const { deployment, checklist } = change;
     let outcome: StartOutcome | undefined;
-    let loaded: LoadedDeployment = { state: deployment, checklist, rev: 0 };
+    const loaded: LoadedDeployment = { state: deployment, checklist, rev: 0 };
     for (const event of change.events) {
       switch (event.type) {
         case 'deployment.started':
@@ -190,8 +190,8 @@ export class SlackPresenter implements ChangeListener {
           if (!outcome.ok) return outcome;
           break;
         case 'phase.opened': {
-          // Render from the newest state: the phase may have moved on while earlier posts were queued.
-          loaded = (await this.store.load(deployment.id)) ?? loaded;
+          // Rendered from the newest state (ensurePosted loads it): the phase may have moved on while
+          // earlier posts were queued.
           const index = checklist.phases.findIndex((phase) => phase.id === event.phaseId);
           if (index >= 0) await this.ensurePhase(loaded, index);
           break;
@@ -217,17 +217,16 @@ export class SlackPresenter implements ChangeListener {
           const found = findItem(checklist, event.itemId);
           if (event.outcome !== 'passed' && found?.item.kind === 'check') {
             const item = found.item;
-            await this.ensurePosted(deployment.id, failureMessageKey(item.id, event.run), async () => {
-              const fresh = (await this.store.load(deployment.id)) ?? loaded;
-              return renderCheckFailure(
+            await this.ensurePosted(deployment.id, failureMessageKey(item.id, event.run), (fresh) =>
+              renderCheckFailure(
                 fresh.state,
                 fresh.checklist,
                 item,
                 event.run,
                 event.result,
                 this.ownerMentions(fresh.state, item),
-              );
-            });
+              ),
+            );
           }
           break;
         }
@@ -275,10 +274,7 @@ export class SlackPresenter implements ChangeListener {
           await this.ensurePosted(
             deployment.id,
             rollbackMessageKey(event.run),
-            async () => {
-              const fresh = (await this.store.load(deployment.id)) ?? loaded;
-              return renderRollback(fresh.state, event.run, this.deployerMentions(fresh.state));
-            },
+            (fresh) => renderRollback(fresh.state, event.run, this.deployerMentions(fresh.state)),
             { broadcast: true },
           );
           break;
@@ -288,23 +284,21 @@ export class SlackPresenter implements ChangeListener {
           this.markDirty(deployment, checklist, [rollbackMessageKey(event.run)]);
           await this.refreshGuardAlerts(deployment, checklist);
           if (event.type === 'rollback.completed')
-            await this.ensurePosted(deployment.id, REPORT_KEY, () => this.report(deployment.id, loaded));
+            await this.ensurePosted(deployment.id, REPORT_KEY, (fresh) => this.report(fresh));
           break;
         case 'guard.fired':
           await this.ensurePosted(
             deployment.id,
             guardAlertKey(event.triggerId, event.at),
-            async () => {
-              const fresh = (await this.store.load(deployment.id)) ?? loaded;
-              return renderGuardAlert(
+            (fresh) =>
+              renderGuardAlert(
                 fresh.state,
                 fresh.checklist,
                 event.triggerId,
                 event.at,
                 event.measured,
                 this.onCallMentions(fresh.state),
-              );
-            },
+              ),
             { broadcast: true },
           );
           break;
@@ -314,7 +308,7 @@ export class SlackPresenter implements ChangeListener {
         case 'deployment.completed':
         case 'deployment.aborted':
           this.markDirty(deployment, checklist, 'all');
-          await this.ensurePosted(deployment.id, REPORT_KEY, () => this.report(deployment.id, loaded), {
+          await this.ensurePosted(deployment.id, REPORT_KEY, (fresh) => this.report(fresh), {
             broadcast: true,
           });
           break;
@@ -358,20 +352,18 @@ export class SlackPresenter implements ChangeListener {
     if (!phase) return;
     const parts = partitionPhase(phase).length;
     for (let part = 0; part < parts; part++) {
-      await this.ensurePosted(loaded.state.id, phaseMessageKey(phase.id, part), async () => {
-        const fresh = (await this.store.load(loaded.state.id)) ?? loaded;
-        return renderPhasePart(fresh.state, fresh.checklist, index, part, {
-          mentions: this.mentionsIfDefined,
-        });
-      });
+      await this.ensurePosted(loaded.state.id, phaseMessageKey(phase.id, part), (fresh) =>
+        renderPhasePart(fresh.state, fresh.checklist, index, part, { mentions: this.mentionsIfDefined }),
+      );
     }
   }
 
-  /** Posts a thread reply once; afterwards the message is only ever updated. */
+  /** Posts a thread reply once; afterwards the message is only ever updated. `render` gets the newest
+   * state, loaded once the post is claimed. */
   private async ensurePosted(
     id: string,
     key: string,
-    render: () => SlackMessage | Promise<SlackMessage>,
+    render: (fresh: LoadedDeployment) => SlackMessage | Promise<SlackMessage>,
     options: { broadcast?: boolean } = {},
   ): Promise<void> {
     const cardTs = await this.store.message(id, CARD_KEY);
@@ -383,7 +375,7 @@ export class SlackPresenter implements ChangeListener {
     const loaded = await this.store.load(id);
     if (!loaded) return;
     try {
-      const message = await render();
+      const message = await render(loaded);
       const posted = await this.client.chat.postMessage({
         channel: loaded.state.channel,
         thread_ts: cardTs,
@@ -391,9 +383,10 @@ export class SlackPresenter implements ChangeListener {
         ...message,
       });
       await this.store.setMessage(id, key, posted.ts as string);
-      // A change may have landed while we posted; make sure the message catches up.
-      const after = await this.store.load(id);
-      if (after && after.rev !== loaded.rev) this.markDirty(after.state, after.checklist, [key]);
+      // A change may have landed while we posted (here or on another replica, whose update found no
+      // message yet): make sure the message catches up. Only the revision is read to find out.
+      if ((await this.store.revision(id)) !== loaded.rev)
+        this.markDirty(loaded.state, loaded.checklist, [key]);
     } catch (error) {
       await this.store.releaseMessage(id, key);
       this.logger.error(
@@ -420,8 +413,7 @@ export class SlackPresenter implements ChangeListener {
     level: number,
     notify: string,
   ): Promise<void> {
-    await this.ensurePosted(loaded.state.id, escalationMessageKey(key, chain, level), async () => {
-      const fresh = (await this.store.load(loaded.state.id)) ?? loaded;
+    await this.ensurePosted(loaded.state.id, escalationMessageKey(key, chain, level), (fresh) => {
       const called = this.escalationCallees(fresh.state, fresh.checklist, key, notify);
       return renderEscalation(fresh.state, fresh.checklist, key, chain, level, called, Date.now());
     });
@@ -483,8 +475,8 @@ export class SlackPresenter implements ChangeListener {
   }
 
   /** The report from the newest state and the whole audit stream. */
-  private async report(id: string, fallback: LoadedDeployment): Promise<SlackMessage> {
-    const fresh = (await this.store.load(id)) ?? fallback;
+  private async report(fresh: LoadedDeployment): Promise<SlackMessage> {
+    const id = fresh.state.id;
     const audit = await this.store.audit(id);
     return renderReportMessage(
       buildReport(
@@ -542,7 +534,7 @@ export class SlackPresenter implements ChangeListener {
 
   private async render(loaded: LoadedDeployment, key: string): Promise<SlackMessage | undefined> {
     if (key === CARD_KEY) return this.card(loaded.state, loaded.checklist);
-    if (key === REPORT_KEY) return this.report(loaded.state.id, loaded);
+    if (key === REPORT_KEY) return this.report(loaded);
     const escalation = parseEscalationMessageKey(key);
     if (escalation) {
       const level = loaded.state.escalationLevels?.[escalation.level - 1];
