@@ -331,8 +331,12 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
       acknowledgedAt: expect.any(Number),
       level: 2,
     });
-    // The level-3 timer is gone from Redis, and waiting past its time changes nothing.
-    expect(await timers.getJob(timerId(id, 'phase:prep', 1, 3))).toBeUndefined();
+    // The level-3 timer goes from Redis (removed after the acknowledgement's commit, so soon rather than
+    // at once), and waiting past its time changes nothing.
+    await waitUntil(
+      async () => (await timers.getJob(timerId(id, 'phase:prep', 1, 3))) === undefined || undefined,
+      'the level-3 timer to be removed',
+    );
     const startedAt = state.escalations?.['phase:prep']?.startedAt as number;
     await sleepUntil(startedAt + (LEVELS_MS[2] as number) + 500);
     expect((await levelEvents(h, id)).map((event) => event.level)).toEqual([1, 2]);
