@@ -84,7 +84,7 @@ export interface OperationWorkerOptions {
   kube: () => Promise<KubeClients>;
   logger: Logger;
   traffic?: TrafficOptions;
-  /** Told when a rollback patch is about to go out (benchmarks time detect-to-patch with it). */
+  /** The clock a result is stamped with (tests pin it); Date.now by default. */
   now?: () => number;
 }
 
