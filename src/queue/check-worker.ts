@@ -19,7 +19,7 @@ import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
 
 /** Shorter than the thread's update interval (1 s per message), so any check a reader could see running
  * is shown running. */
-export const STARTED_MARK_AFTER_MS = 250;
+const STARTED_MARK_AFTER_MS = 250;
 
 /** Verdicts of one deployment that land within this long are recorded in one write (a phase's checks
  * finish together); far below anything a reader of the thread could notice. */
@@ -38,11 +38,9 @@ export interface CheckWorkerOptions {
   /** How long a job's lock lasts without renewal; a dead worker's job is recovered after about this long. */
   lockDurationMs?: number;
   run?: RunOptions;
-  /** Told when a run has been running for `startedMarkAfterMs`, so the thread can show "running" (the
+  /** Told when a run has been running for STARTED_MARK_AFTER_MS, so the thread can show "running" (the
    * presenter); with the deployment as loaded before the run, so the listener need not load it again. */
   onStarted?: (job: CheckJob, loaded: LoadedDeployment) => void;
-  /** How long a check runs before it is marked (and shown) as running; default STARTED_MARK_AFTER_MS. */
-  startedMarkAfterMs?: number;
 }
 
 export class CheckWorker {
@@ -96,7 +94,7 @@ export class CheckWorker {
         (error: unknown) => error ?? new Error('could not mark the check started'),
       );
       this.options.onStarted?.(job.data, loaded);
-    }, this.options.startedMarkAfterMs ?? STARTED_MARK_AFTER_MS);
+    }, STARTED_MARK_AFTER_MS);
 
     const service = catalogue.services[loaded.state.service];
     const result = await runCheck(
