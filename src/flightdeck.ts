@@ -46,6 +46,8 @@ export interface StartOptions {
   pager?: Pager;
   /** Tuning for traffic operations (tests shorten rollout waits). */
   traffic?: TrafficOptions;
+  /** How often the queues' jobs are re-derived from the stored state (see below); default 60 s. */
+  sweepIntervalMs?: number;
 }
 
 export interface Flightdeck {
@@ -196,12 +198,28 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   void presenter
     .reconcile()
     .catch((error: Error) => logger.error({ err: error.message }, 'reconcile failed'));
-  for (const queue of [checks, operations, timers, guards, paging]) {
-    if (!queue) continue;
-    void queue
-      .reconcile(store)
-      .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));
-  }
+  // A change and the job it calls for (a check to run, a timer, a traffic operation, a page) are two
+  // writes: a Redis error between them, or a replica dying there, would leave a check "queued" or a chain
+  // stuck until some process restarts. So every process re-derives the jobs from the stored state now
+  // and then every sweepIntervalMs. Job ids name what they are for, so re-adding one that exists is a
+  // no-op, and the workers skip a job whose run is no longer current.
+  const queues = [checks, operations, timers, guards, paging].flatMap((queue) => (queue ? [queue] : []));
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    sweeping ??= (async () => {
+      for (const queue of queues)
+        await queue
+          .reconcile(store)
+          .then(() => undefined)
+          .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));
+    })().finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  };
+  void sweep();
+  const sweeper = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
 
   return {
     port,
@@ -215,7 +233,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     logger,
     async stop() {
       // Stop taking work first (Slack requests, check jobs), then flush what is queued, then disconnect.
-      await Promise.all([slack?.stop(), ...workers.map((each) => each.close())]);
+      clearInterval(sweeper);
+      await Promise.all([slack?.stop(), ...workers.map((each) => each.close()), sweeping]);
       presenter.close();
       await presenter.idle();
       await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));

@@ -5,6 +5,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkJobId } from '../../src/queue/check-queue.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
@@ -17,6 +18,7 @@ import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
  */
 
 let h: Harness;
+let configPath: string;
 let web: Server;
 let tcp: TcpServer;
 let brokenStatus = 404;
@@ -105,8 +107,9 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  configPath = join(dir, 'flightdeck.yaml');
   h = await startHarness({
-    configPath: join(dir, 'flightdeck.yaml'),
+    configPath,
     presenter: { minUpdateIntervalMs: 1_000 },
     worker: { concurrency: 40, run: { backoffMs: 20 } },
   });
@@ -301,3 +304,44 @@ describe('live state of a check', () => {
     expect(await h.bot.store.startedChecks(id)).toEqual({}); // the verdict's commit cleared the mark
   });
 });
+
+describe('a check whose job was lost', () => {
+  it('is queued again by the periodic sweep, runs, and lands once', async () => {
+    // A process of its own (own keys), sweeping every 300 ms instead of every minute.
+    const swept = await startHarness({
+      configPath,
+      presenter: { minUpdateIntervalMs: 1_000 },
+      worker: { run: { backoffMs: 20 } },
+      sweepIntervalMs: 300,
+    });
+    try {
+      releaseSlow(); // the slow check answers at once here
+      const worker = swept.bot.worker!.worker;
+      await worker.pause(); // nothing is taken while the job goes missing
+      const { id } = await startDeployment(swept, 'slowshop', '2.0.0', 'U0DEPLOYER');
+      const jobId = checkJobId({ deploymentId: id, itemId: 'quick', run: 1 });
+      const queue = swept.bot.checks.queue;
+      await waitUntil(async () => (await queue.getJob(jobId)) !== undefined || undefined, 'the job');
+      // As if the add had failed (a Redis error between the commit and the add): the store says the check
+      // is queued, and no job exists.
+      await queue.remove(jobId);
+      expect(await queue.getJob(jobId)).toBeUndefined();
+      expect(await itemStatusIn(swept, id, 'quick')).toMatchObject({ status: 'running', run: 1 });
+      worker.resume();
+      await waitUntil(
+        async () => (await itemStatusIn(swept, id, 'quick'))?.status === 'passed',
+        'the swept check',
+      );
+      const completed = (await swept.bot.store.audit(id)).filter(
+        (entry) => entry.event.type === 'check.completed' && entry.event.itemId === 'quick',
+      );
+      expect(completed).toHaveLength(1);
+    } finally {
+      await swept.stop();
+    }
+  });
+});
+
+async function itemStatusIn(harness: Harness, id: string, itemId: string) {
+  return (await harness.bot.store.load(id))?.state.items[itemId];
+}

@@ -41,6 +41,7 @@ export interface HarnessOptions {
   worker?: StartOptions['worker'];
   kube?: StartOptions['kube'];
   checkModules?: StartOptions['checkModules'];
+  sweepIntervalMs?: StartOptions['sweepIntervalMs'];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -97,6 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       role: options.role ?? 'all',
       worker: options.worker ?? { run: { backoffMs: 20 } },
       ...(options.kube ? { kube: options.kube } : {}),
+      ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       ...(options.checkModules ? { checkModules: options.checkModules } : {}),
     });
   let bot = await start();
