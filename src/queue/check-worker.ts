@@ -12,9 +12,9 @@ import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
 
 /**
  * Runs checks from the `checks` queue: load the deployment, skip a run that is no longer current, run it
- * (saying it is running once it takes longer than a moment), and hand the verdict to the engine like any other command. A worker killed
- * mid-check loses its lock; BullMQ's stalled-job recovery gives the job to another worker, and the
- * engine accepts only the first result for a run, so it lands once.
+ * (saying it is running once it takes longer than a moment), and hand the verdict to the engine like any
+ * other command. A worker killed mid-check loses its lock; BullMQ's stalled-job recovery gives the job to
+ * another worker, and the engine accepts only the first result for a run, so it lands once.
  */
 
 /** Shorter than the thread's update interval (1 s per message), so any check a reader could see running
