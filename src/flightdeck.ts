@@ -203,22 +203,28 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   // stuck until some process restarts. So every process re-derives the jobs from the stored state now
   // and then every sweepIntervalMs. Job ids name what they are for, so re-adding one that exists is a
   // no-op, and the workers skip a job whose run is no longer current.
+  // The thread likewise: a message whose poster died mid-post is posted once its claim is stale (the
+  // start-up reconcile above already covers the first round).
   const queues = [checks, operations, timers, guards, paging].flatMap((queue) => (queue ? [queue] : []));
   let sweeping: Promise<void> | undefined;
-  const sweep = () => {
+  const sweep = (thread: boolean) => {
     sweeping ??= (async () => {
       for (const queue of queues)
         await queue
           .reconcile(store)
           .then(() => undefined)
           .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));
+      if (thread)
+        await presenter
+          .catchUp()
+          .catch((error: Error) => logger.error({ err: error.message }, 'thread catch-up failed'));
     })().finally(() => {
       sweeping = undefined;
     });
     return sweeping;
   };
-  void sweep();
-  const sweeper = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
+  void sweep(false);
+  const sweeper = setInterval(() => void sweep(true), options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
 
   return {

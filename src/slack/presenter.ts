@@ -132,25 +132,7 @@ export class SlackPresenter implements ChangeListener {
     if (!loaded) return;
     let missing = false;
     await this.enqueue(id, async () => {
-      const card = await this.ensureCard(loaded);
-      if (!card.ok) return;
-      for (
-        let index = 0;
-        index <= Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
-        index++
-      ) {
-        await this.ensurePhase(loaded, index);
-      }
-      // Levels that fired while the process that fired them died before posting them.
-      for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
-        if (escalation.resolvedAt !== undefined) continue;
-        for (let level = 1; level <= escalation.level; level++) {
-          const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
-          await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
-          const messageKey = escalationMessageKey(key, escalation.chain, level);
-          if (!(await this.store.message(id, messageKey))) missing = true;
-        }
-      }
+      missing = await this.postMissing(loaded);
     });
     this.markDirty(loaded.state, loaded.checklist, 'all');
     // Still missing: a process that died while posting holds the claim. Once it is stale, post.
@@ -165,6 +147,43 @@ export class SlackPresenter implements ChangeListener {
       timer.unref();
       this.retries.add(timer);
     }
+  }
+
+  /**
+   * Every so often (flightdeck.ts's sweep), in every process: posts what a process that died mid-post left
+   * unposted, once its claim is stale, so a replica that is not restarted does not leave a thread without
+   * its phase or escalation message. Posted messages are left alone (no re-render).
+   */
+  async catchUp(): Promise<void> {
+    for (const id of await this.store.activeIds()) {
+      if (this.closed) return;
+      const loaded = await this.store.load(id);
+      if (loaded)
+        await this.enqueue(id, async () => {
+          await this.postMissing(loaded);
+        });
+    }
+  }
+
+  /** Posts the card, the phases so far and the escalation levels reached, where missing; true if some
+   * escalation message is still missing (another process holds its claim). */
+  private async postMissing(loaded: LoadedDeployment): Promise<boolean> {
+    const card = await this.ensureCard(loaded);
+    if (!card.ok) return false;
+    const last = Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
+    for (let index = 0; index <= last; index++) await this.ensurePhase(loaded, index);
+    // Levels that fired while the process that fired them died before posting them.
+    let missing = false;
+    for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
+      if (escalation.resolvedAt !== undefined) continue;
+      for (let level = 1; level <= escalation.level; level++) {
+        const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
+        await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
+        const messageKey = escalationMessageKey(key, escalation.chain, level);
+        if (!(await this.store.message(loaded.state.id, messageKey))) missing = true;
+      }
+    }
+    return missing;
   }
 
   private enqueue(id: string, work: () => Promise<void>): Promise<void> {

@@ -5,8 +5,10 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentStore } from '../../src/deployments/store.js';
 import { checkJobId } from '../../src/queue/check-queue.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
+import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
 
@@ -305,40 +307,60 @@ describe('live state of a check', () => {
   });
 });
 
-describe('a check whose job was lost', () => {
-  it('is queued again by the periodic sweep, runs, and lands once', async () => {
-    // A process of its own (own keys), sweeping every 300 ms instead of every minute.
-    const swept = await startHarness({
+describe('the periodic sweep', () => {
+  // A process of its own (own keys), sweeping every 300 ms instead of every minute.
+  let swept: Harness;
+  beforeAll(async () => {
+    swept = await startHarness({
       configPath,
       presenter: { minUpdateIntervalMs: 1_000 },
       worker: { run: { backoffMs: 20 } },
       sweepIntervalMs: 300,
     });
-    try {
-      releaseSlow(); // the slow check answers at once here
-      const worker = swept.bot.worker!.worker;
-      await worker.pause(); // nothing is taken while the job goes missing
-      const { id } = await startDeployment(swept, 'slowshop', '2.0.0', 'U0DEPLOYER');
-      const jobId = checkJobId({ deploymentId: id, itemId: 'quick', run: 1 });
-      const queue = swept.bot.checks.queue;
-      await waitUntil(async () => (await queue.getJob(jobId)) !== undefined || undefined, 'the job');
-      // As if the add had failed (a Redis error between the commit and the add): the store says the check
-      // is queued, and no job exists.
-      await queue.remove(jobId);
-      expect(await queue.getJob(jobId)).toBeUndefined();
-      expect(await itemStatusIn(swept, id, 'quick')).toMatchObject({ status: 'running', run: 1 });
-      worker.resume();
-      await waitUntil(
-        async () => (await itemStatusIn(swept, id, 'quick'))?.status === 'passed',
-        'the swept check',
-      );
-      const completed = (await swept.bot.store.audit(id)).filter(
-        (entry) => entry.event.type === 'check.completed' && entry.event.itemId === 'quick',
-      );
-      expect(completed).toHaveLength(1);
-    } finally {
-      await swept.stop();
-    }
+  });
+  afterAll(async () => {
+    await swept.stop();
+  });
+
+  it('queues a check whose job was lost again; it runs and lands once', async () => {
+    releaseSlow(); // the slow check answers at once here
+    const worker = swept.bot.worker!.worker;
+    await worker.pause(); // nothing is taken while the job goes missing
+    const { id } = await startDeployment(swept, 'slowshop', '2.0.0', 'U0DEPLOYER');
+    const jobId = checkJobId({ deploymentId: id, itemId: 'quick', run: 1 });
+    const queue = swept.bot.checks.queue;
+    await waitUntil(async () => (await queue.getJob(jobId)) !== undefined || undefined, 'the job');
+    // As if the add had failed (a Redis error between the commit and the add): the store says the check
+    // is queued, and no job exists.
+    await queue.remove(jobId);
+    expect(await queue.getJob(jobId)).toBeUndefined();
+    expect(await itemStatusIn(swept, id, 'quick')).toMatchObject({ status: 'running', run: 1 });
+    worker.resume();
+    await waitUntil(
+      async () => (await itemStatusIn(swept, id, 'quick'))?.status === 'passed',
+      'the swept check',
+    );
+    const completed = (await swept.bot.store.audit(id)).filter(
+      (entry) => entry.event.type === 'check.completed' && entry.event.itemId === 'quick',
+    );
+    expect(completed).toHaveLength(1);
+  });
+
+  it('posts a thread message whose poster died mid-post, once its claim is stale', async () => {
+    slowGate = slowReleased(); // the slow check hangs, so the deployment stays active meanwhile
+    const { id } = await startDeployment(swept, 'slowshop', '3.0.0', 'U0DEPLOYER');
+    const key = phaseMessageKey('verify', 0);
+    const before = await waitUntil(async () => swept.bot.store.message(id, key), 'the first post');
+    // A process claimed the post two minutes ago and died before posting.
+    const staleSince = Date.now() - 2 * DeploymentStore.STALE_CLAIM_MS;
+    await swept.bot.redis.hset(`${swept.prefix}:dep:${id}:slack`, key, `posting:${staleSince}`);
+    expect(await swept.bot.store.message(id, key)).toBeUndefined();
+    const after = await waitUntil(async () => swept.bot.store.message(id, key), 'the phase message');
+    expect(after).not.toBe(before);
+    const card = (await swept.bot.store.message(id, 'card'))!;
+    expect(swept.slack.message(CHANNEL, after)?.thread_ts).toBe(card);
+    expect(JSON.stringify(swept.slack.message(CHANNEL, after)?.blocks)).toContain('Slow endpoint answers');
+    releaseSlow();
   });
 });
 
