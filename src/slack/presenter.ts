@@ -158,11 +158,31 @@ export class SlackPresenter implements ChangeListener {
     for (const id of await this.store.activeIds()) {
       if (this.closed) return;
       const loaded = await this.store.load(id);
-      if (loaded)
+      if (!loaded) continue;
+      // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
+      const posted = await this.store.messages(id);
+      const missing = this.expectedMessages(loaded).some(
+        (key) => !posted[key] || posted[key].startsWith('posting:'),
+      );
+      if (missing)
         await this.enqueue(id, async () => {
           await this.postMissing(loaded);
         });
     }
+  }
+
+  /** The messages postMissing() makes sure of: the card, the phases so far, the escalation levels reached. */
+  private expectedMessages({ state, checklist }: LoadedDeployment): string[] {
+    const last = Math.min(state.currentPhase, checklist.phases.length - 1);
+    const phases = checklist.phases.slice(0, last + 1).flatMap((phase) => phaseKeys(checklist, phase.id));
+    const levels = Object.entries(state.escalations ?? {}).flatMap(([key, escalation]) =>
+      escalation.resolvedAt !== undefined
+        ? []
+        : Array.from({ length: escalation.level }, (_, index) =>
+            escalationMessageKey(key, escalation.chain, index + 1),
+          ),
+    );
+    return [CARD_KEY, ...phases, ...levels];
   }
 
   /** Posts the card, the phases so far and the escalation levels reached, where missing; true if some
