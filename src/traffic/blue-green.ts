@@ -1,7 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
-import { asMergePatch, type Requests, trafficError } from './kube.js';
-import { type Switch, switchTraffic } from './switch.js';
+import { asMergePatch, type Requests } from './kube.js';
+import { currentTraffic, type Switch, switchTraffic } from './switch.js';
 import {
   type RollbackOptions,
   type TrafficChange,
@@ -42,12 +42,8 @@ export class BlueGreenStrategy implements TrafficStrategy {
     return `blue-green on ${this.subject} (label ${this.settings.slotLabel})`;
   }
 
-  async current(signal?: AbortSignal): Promise<TrafficState> {
-    try {
-      return this.state(await this.read(signal));
-    } catch (error) {
-      throw trafficError(error, this.subject, 'read');
-    }
+  current(signal?: AbortSignal): Promise<TrafficState> {
+    return currentTraffic(this.switch(), signal);
   }
 
   shift(target: TrafficTarget, signal?: AbortSignal): Promise<TrafficChange> {

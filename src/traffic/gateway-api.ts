@@ -1,13 +1,7 @@
 import type { KubeClients } from '../kube/client.js';
-import { type Requests, trafficError } from './kube.js';
-import { type Switch, switchTraffic } from './switch.js';
-import {
-  type TrafficChange,
-  TrafficError,
-  type TrafficState,
-  type TrafficStrategy,
-  type TrafficTarget,
-} from './types.js';
+import type { Requests } from './kube.js';
+import { currentTraffic, type Switch, shiftWeight, switchTraffic } from './switch.js';
+import type { TrafficChange, TrafficState, TrafficStrategy, TrafficTarget } from './types.js';
 
 /**
  * Canary through the Gateway API: one HTTPRoute rule's backendRefs weigh the stable and the canary
@@ -73,20 +67,12 @@ export class GatewayApiStrategy implements TrafficStrategy {
     return `canary on ${this.subject} rule ${rule} (stable ${stableService}, canary ${canaryService})`;
   }
 
-  async current(signal?: AbortSignal): Promise<TrafficState> {
-    try {
-      return this.state(await this.read(signal));
-    } catch (error) {
-      throw trafficError(error, this.subject, 'read');
-    }
+  current(signal?: AbortSignal): Promise<TrafficState> {
+    return currentTraffic(this.switch(), signal);
   }
 
   shift(target: TrafficTarget, signal?: AbortSignal): Promise<TrafficChange> {
-    if (!('weight' in target))
-      return Promise.reject(
-        new TrafficError('invalid', `a canary shifts a weight (0–100); it has no ${target.slot} slot`),
-      );
-    return switchTraffic(this.requests, this.switch(), target.weight, signal);
+    return shiftWeight(this.requests, this.switch(), target, signal);
   }
 
   /** Canary 0, stable 100. */

@@ -1,14 +1,8 @@
 import type { V1Ingress } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
-import { asMergePatch, type Requests, trafficError } from './kube.js';
-import { type Switch, switchTraffic } from './switch.js';
-import {
-  type TrafficChange,
-  TrafficError,
-  type TrafficState,
-  type TrafficStrategy,
-  type TrafficTarget,
-} from './types.js';
+import { asMergePatch, type Requests } from './kube.js';
+import { currentTraffic, type Switch, shiftWeight, switchTraffic } from './switch.js';
+import type { TrafficChange, TrafficState, TrafficStrategy, TrafficTarget } from './types.js';
 
 /**
  * Canary through ingress-nginx: a second Ingress marked `nginx.ingress.kubernetes.io/canary: "true"` takes
@@ -40,20 +34,12 @@ export class IngressNginxStrategy implements TrafficStrategy {
     return `canary on ${this.subject} (ingress-nginx canary-weight)`;
   }
 
-  async current(signal?: AbortSignal): Promise<TrafficState> {
-    try {
-      return this.state(await this.read(signal));
-    } catch (error) {
-      throw trafficError(error, this.subject, 'read');
-    }
+  current(signal?: AbortSignal): Promise<TrafficState> {
+    return currentTraffic(this.switch(), signal);
   }
 
   shift(target: TrafficTarget, signal?: AbortSignal): Promise<TrafficChange> {
-    if (!('weight' in target))
-      return Promise.reject(
-        new TrafficError('invalid', `a canary shifts a weight (0–100); it has no ${target.slot} slot`),
-      );
-    return switchTraffic(this.requests, this.switch(), target.weight, signal);
+    return shiftWeight(this.requests, this.switch(), target, signal);
   }
 
   /** The canary's weight back to 0: the stable Ingress takes every request. */

@@ -1,5 +1,5 @@
 import { isConflict, lookAfterFailure, mayHaveApplied, type Requests, trafficError } from './kube.js';
-import { type TrafficChange, TrafficError, type TrafficState } from './types.js';
+import { type TrafficChange, TrafficError, type TrafficState, type TrafficTarget } from './types.js';
 
 /**
  * Read, write, read back, verify — the loop every traffic switch runs. A strategy supplies how to read
@@ -21,6 +21,32 @@ export interface Switch<O, T> {
   write(object: O, target: T, signal: AbortSignal | undefined): Promise<void>;
   /** The target in words, for mismatch messages: "canary 50%". */
   wanted(target: T): string;
+}
+
+/** What the strategy's object shows now (a strategy's `current()`). */
+export async function currentTraffic<O, T>(
+  change: Switch<O, T>,
+  signal: AbortSignal | undefined,
+): Promise<TrafficState> {
+  try {
+    return change.state(await change.read(signal));
+  } catch (error) {
+    throw trafficError(error, change.subject, 'read');
+  }
+}
+
+/** A weighted canary's `shift()`: to a weight; a slot is not something it has. */
+export function shiftWeight<O>(
+  requests: Requests,
+  change: Switch<O, number>,
+  target: TrafficTarget,
+  signal: AbortSignal | undefined,
+): Promise<TrafficChange> {
+  if (!('weight' in target))
+    return Promise.reject(
+      new TrafficError('invalid', `a canary shifts a weight (0–100); it has no ${target.slot} slot`),
+    );
+  return switchTraffic(requests, change, target.weight, signal);
 }
 
 export async function switchTraffic<O, T>(
