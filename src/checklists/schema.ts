@@ -320,6 +320,27 @@ export type Checklist = z.infer<typeof checklistSchema>;
 /** The YAML as written, before defaults are applied. */
 export type ChecklistInput = z.input<typeof checklistSchema>;
 
+const walked = new WeakMap<Checklist, Phase[]>();
+
+/**
+ * The phases a deployment can walk, in one numbering: `phases` (flow and follow-ups) first, then
+ * `rollback.phases`, which open once a rollback has finished. A phase's index here is the number its
+ * thread message shows; flow indexes equal their place in `phases`. Cached: looked up on every command.
+ */
+export function walkedPhases(checklist: Checklist): readonly Phase[] {
+  let phases = walked.get(checklist);
+  if (!phases) {
+    phases = [...checklist.phases, ...(checklist.rollback?.phases ?? [])];
+    walked.set(checklist, phases);
+  }
+  return phases;
+}
+
+/** Phases walked after a rollback (`rollback.phases`). */
+export function isRollbackPhase(checklist: Checklist, phase: Phase): boolean {
+  return checklist.rollback?.phases.includes(phase) ?? false;
+}
+
 /** Every phase of a checklist with where it lives, for cross-checks and title searches. */
 export function allPhases(
   checklist: Checklist,

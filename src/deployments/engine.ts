@@ -1,4 +1,4 @@
-import type { Checklist } from '../checklists/schema.js';
+import { type Checklist, isRollbackPhase } from '../checklists/schema.js';
 import { overrideCheck, recordCheckResult, rerunCheck } from './engine/checks.js';
 import { acknowledge, escalate, reconcileEscalations } from './engine/escalations.js';
 import { reopenItem, resolveItem } from './engine/items.js';
@@ -57,9 +57,11 @@ function commandTime(command: Command): number {
 
 function transition(checklist: Checklist, current: Deployment, command: Command): Decision {
   // A completed deployment can still be rolled back (people find problems after promotion), and its
-  // follow-up phases open and are walked; nothing else changes it.
+  // follow-up phases open and are walked; a rolled-back one walks its rollback phases. Nothing else
+  // changes an ended deployment.
   const afterPromotion =
-    current.status === 'completed' && allowedAfterCompletion(checklist, current, command);
+    (current.status === 'completed' && allowedAfterCompletion(checklist, current, command)) ||
+    (current.status === 'rolled_back' && allowedAfterRollback(checklist, current, command));
   // The retrospective comes after the end, whatever the end was.
   if (command.type === 'record-retrospective') return recordRetrospective(current, command);
   if (isTerminal(current) && !afterPromotion) {
@@ -95,7 +97,7 @@ function transition(checklist: Checklist, current: Deployment, command: Command)
     case 'request-rollback':
       return requestRollback(current, command);
     case 'rollback-result':
-      return recordRollback(current, command);
+      return recordRollback(checklist, current, command);
     case 'wait-elapsed':
       return waitElapsed(checklist, current, command);
     case 'escalate':
@@ -129,6 +131,22 @@ function allowedAfterCompletion(checklist: Checklist, current: Deployment, comma
   const found = findItem(checklist, command.itemId);
   return (
     found !== undefined && isFollowUp(found.phase) && current.phases[found.phase.id]?.status === 'active'
+  );
+}
+
+const AFTER_ROLLBACK: ReadonlySet<Command['type']> = new Set(['escalate', 'acknowledge-escalation']);
+
+/** After a rollback: item commands for items of an open rollback phase (and their escalations). */
+function allowedAfterRollback(checklist: Checklist, current: Deployment, command: Command): boolean {
+  if (AFTER_ROLLBACK.has(command.type)) return true;
+  // Traffic is where the rollback put it; a traffic step of the rollback checklist is confirmed by hand.
+  if (command.type === 'request-traffic' || command.type === 'traffic-result') return false;
+  if (!('itemId' in command) || !command.itemId) return false;
+  const found = findItem(checklist, command.itemId);
+  return (
+    found !== undefined &&
+    isRollbackPhase(checklist, found.phase) &&
+    current.phases[found.phase.id]?.status === 'active'
   );
 }
 

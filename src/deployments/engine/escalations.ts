@@ -60,8 +60,10 @@ export function reconcileEscalations(
 /** Cause key -> since when it has been waiting. */
 function causes(checklist: Checklist, state: Deployment, at: number): Map<string, number> {
   const wanted = new Map<string, number>();
-  if (state.status === 'aborted' || state.status === 'rolled_back') return wanted;
-  for (const phase of checklist.phases) {
+  if (state.status === 'aborted') return wanted;
+  // After a rollback only its rollback phases are walked (and escalate); the interrupted flow is over.
+  const phases = state.status === 'rolled_back' ? (checklist.rollback?.phases ?? []) : checklist.phases;
+  for (const phase of phases) {
     const phaseState = state.phases[phase.id];
     if (phaseState?.status !== 'active') continue;
     // After completion only follow-up phases are still walked.

@@ -1,4 +1,4 @@
-import type { Checklist } from '../../checklists/schema.js';
+import { type Checklist, isRollbackPhase } from '../../checklists/schema.js';
 import { copyForChange, type Deployment, type ItemState, isResolved } from '../model.js';
 import { advance, startReachedWork } from './phases.js';
 import { blockedBy, checkOwner, describeStatus, findItem, reject } from './rules.js';
@@ -46,7 +46,13 @@ export function resolveItem(
       `“${item.title}” completes by itself when its window ends; skip it with a reason to end it early.`,
     );
   }
-  if (item.kind === 'traffic' && command.resolution === 'done' && current.trafficStrategy) {
+  // After a rollback, traffic is where the rollback left it: its checklist's traffic steps are confirmed.
+  if (
+    item.kind === 'traffic' &&
+    command.resolution === 'done' &&
+    current.trafficStrategy &&
+    !isRollbackPhase(checklist, phase)
+  ) {
     return reject('not_manual', `“${item.title}” shifts traffic itself: press its Shift button.`);
   }
   if (item.kind === 'signoff' && command.resolution === 'done')

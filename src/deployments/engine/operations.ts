@@ -1,6 +1,6 @@
 import type { Checklist } from '../../checklists/schema.js';
 import { BOT_ACTOR, copyForChange, type Deployment, isRollingBack, type TrafficTarget } from '../model.js';
-import { advance, scheduleFollowUps } from './phases.js';
+import { advance, openRollbackWalk, scheduleFollowUps } from './phases.js';
 import { blockedBy, checkOwner, findItem, maySteer, reject } from './rules.js';
 import type { Command, Decision, DeploymentEvent } from './types.js';
 
@@ -213,6 +213,7 @@ export function requestRollback(
 }
 
 export function recordRollback(
+  checklist: Checklist,
   current: Deployment,
   command: Extract<Command, { type: 'rollback-result' }>,
 ): Decision {
@@ -257,21 +258,20 @@ export function recordRollback(
   state.endedAt = command.at;
   state.endedBy = rollback.requestedBy;
   state.endReason = rollback.reason;
-  return {
-    ok: true,
-    state,
-    events: [
-      {
-        type: 'rollback.completed',
-        at: command.at,
-        actor: BOT_ACTOR,
-        run: command.run,
-        before: outcome.before,
-        after: outcome.after,
-        durationMs,
-      },
-    ],
-  };
+  const events: DeploymentEvent[] = [
+    {
+      type: 'rollback.completed',
+      at: command.at,
+      actor: BOT_ACTOR,
+      run: command.run,
+      before: outcome.before,
+      after: outcome.after,
+      durationMs,
+    },
+  ];
+  // The checklist's rollback phases (verify the old version, tell people…) are walked next.
+  openRollbackWalk(checklist, state, command.at, events);
+  return { ok: true, state, events };
 }
 
 /** A trigger held without automatic rollback: say so once, until it clears. */

@@ -1,15 +1,16 @@
-import type { Checklist, Item, Phase } from '../../checklists/schema.js';
-import { type Actor, BOT_ACTOR, type Deployment, isResolved } from '../model.js';
+import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
+import { type Actor, BOT_ACTOR, type Deployment, isResolved, type TrafficTarget } from '../model.js';
 import { blockedBy } from './rules.js';
 import type { DeploymentEvent } from './types.js';
 
 /** Moving through phases: opening, closing, finishing, and starting the automated work a phase reaches. */
 
 /**
- * Phases come in two kinds. Flow phases are walked in order: the open one closes when its required items
+ * Phases come in three kinds. Flow phases are walked in order: the open one closes when its required items
  * are resolved and the next opens; after the last, the deployment completes. Follow-up phases (`after:`)
  * are not walked: they are scheduled when new code first takes all traffic (or at completion, whichever
  * comes first), open on their own at that time, and close like any phase once their items are resolved.
+ * Rollback phases (`rollback.phases`) are walked in order once a rollback has finished, in the same thread.
  */
 export function isFollowUp(phase: Phase): boolean {
   return phase.after !== undefined;
@@ -23,6 +24,7 @@ export function advance(
   events: DeploymentEvent[],
 ): void {
   closeFinishedFollowUps(checklist, state, at, events);
+  if (state.status === 'rolled_back') walkRollbackPhases(checklist, state, at, events);
   if (state.status !== 'active') {
     startReachedWork(checklist, state, at, events);
     return;
@@ -43,6 +45,73 @@ export function advance(
   finish(checklist, state, at, BOT_ACTOR, events);
 }
 
+/**
+ * After a rollback: closes the open rollback phase once its required items are resolved and opens the next.
+ * The first one opens when the rollback finishes (openRollbackWalk). Nothing else follows the last one:
+ * the deployment has already ended, and the report shows how far the walk got.
+ */
+function walkRollbackPhases(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  const rollbackPhases = checklist.rollback?.phases ?? [];
+  for (const [offset, phase] of rollbackPhases.entries()) {
+    if (state.phases[phase.id]?.status !== 'active') continue;
+    if (!phase.items.every((item) => !item.required || isResolved(state.items[item.id]))) return;
+    state.phases[phase.id] = { ...state.phases[phase.id], status: 'completed', completedAt: at };
+    events.push({ type: 'phase.completed', at, actor: BOT_ACTOR, phaseId: phase.id });
+    const next = rollbackPhases[offset + 1];
+    if (next) openRollbackPhase(checklist, state, next, at, events);
+  }
+}
+
+/** A rollback has finished: its checklist's rollback phases start, in the thread, from the first. */
+export function openRollbackWalk(
+  checklist: Checklist,
+  state: Deployment,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  const first = checklist.rollback?.phases[0];
+  if (!first || state.phases[first.id] !== undefined) return;
+  openRollbackPhase(checklist, state, first, at, events);
+  advance(checklist, state, at, events);
+}
+
+function openRollbackPhase(
+  checklist: Checklist,
+  state: Deployment,
+  phase: Phase,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  openPhase(checklist, state, walkedPhases(checklist).indexOf(phase), at, BOT_ACTOR, events);
+  // "Traffic switched back to blue": a step the rollback itself has just done is done, by Flightdeck.
+  const after = state.rollback?.after;
+  for (const item of phase.items) {
+    if (item.kind !== 'traffic' || !after || !trafficIsAt(item.traffic, after)) continue;
+    if (state.items[item.id]?.status !== 'pending') continue;
+    const reason = `the rollback did this: ${after.description}`;
+    state.items[item.id] = { status: 'done', by: BOT_ACTOR, at, reason };
+    events.push({
+      type: 'item.resolved',
+      at,
+      actor: BOT_ACTOR,
+      phaseId: phase.id,
+      itemId: item.id,
+      from: 'pending',
+      to: 'done',
+      reason,
+    });
+  }
+}
+
+function trafficIsAt(target: TrafficTarget, state: { weight?: number; slot?: string }): boolean {
+  return 'slot' in target ? state.slot === target.slot : state.weight === target.weight;
+}
+
 /** The index of the first flow phase at or after `from` (the phase count when there is none). */
 export function nextFlowPhase(checklist: Checklist, from: number): number {
   let index = from;
@@ -58,8 +127,10 @@ export function openPhase(
   actor: Actor,
   events: DeploymentEvent[],
 ): void {
-  const phase = checklist.phases[index] as Phase;
+  const phase = walkedPhases(checklist)[index] as Phase;
   state.phases[phase.id] = { ...state.phases[phase.id], status: 'active', openedAt: at };
+  // Rollback phases get their items only when they open (most deployments never roll back).
+  for (const item of phase.items) state.items[item.id] ??= { status: 'pending' };
   events.push({ type: 'phase.opened', at, actor, phaseId: phase.id });
   if (phase.starts_guards && state.guardsArmedAt === undefined) {
     state.guardsArmedAt = at;
@@ -125,9 +196,15 @@ export function startReachedWork(
   at: number,
   events: DeploymentEvent[],
 ): void {
-  // Work waits while paused; after completion only follow-up phases have any.
-  if (state.status !== 'active' && state.status !== 'completed') return;
-  for (const phase of checklist.phases) {
+  // Work waits while paused; after completion only follow-up phases have any, after a rollback only the
+  // rollback phases (a flow phase the rollback interrupted stays as it was).
+  const phases =
+    state.status === 'active' || state.status === 'completed'
+      ? checklist.phases
+      : state.status === 'rolled_back'
+        ? (checklist.rollback?.phases ?? [])
+        : [];
+  for (const phase of phases) {
     if (state.phases[phase.id]?.status !== 'active') continue;
     for (const item of phase.items) {
       if ((item.kind !== 'check' && item.kind !== 'wait') || state.items[item.id]?.status !== 'pending')

@@ -1,4 +1,4 @@
-import type { Checklist, Item, Phase } from '../../checklists/schema.js';
+import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
 import { type Actor, BOT_ACTOR, type Deployment, type ItemState, isResolved } from '../model.js';
 import type { Decision, RejectionCode } from './types.js';
 
@@ -8,7 +8,8 @@ export function findItem(
   checklist: Checklist,
   itemId: string,
 ): { item: Item; phase: Phase; phaseIndex: number } | undefined {
-  for (const [phaseIndex, phase] of checklist.phases.entries()) {
+  // Rollback phases too: their items are walked after a rollback (phaseIndex counts on past `phases`).
+  for (const [phaseIndex, phase] of walkedPhases(checklist).entries()) {
     const item = phase.items.find((candidate) => candidate.id === itemId);
     if (item) return { item, phase, phaseIndex };
   }

@@ -419,3 +419,158 @@ describe('operations under any sequence of commands', () => {
     );
   });
 });
+
+describe('the rollback checklist', () => {
+  const withRollbackPhases = checklistSchema.parse({
+    ...canary,
+    rollback: {
+      triggers: [],
+      phases: [
+        {
+          id: 'verify',
+          title: 'Verify the rollback',
+          items: [
+            { id: 'back', kind: 'traffic', title: 'Traffic back on stable', traffic: { weight: 0 } },
+            {
+              id: 'healthy',
+              kind: 'check',
+              title: 'Stable healthy',
+              check: { type: 'http', url: 'http://checkout/health' },
+            },
+            { id: 'tell', kind: 'manual', title: 'Tell support', owner: 'comms' },
+          ],
+        },
+        {
+          id: 'review',
+          title: 'Review',
+          items: [{ id: 'incident', kind: 'manual', title: 'Open an incident review' }],
+        },
+      ],
+    },
+  });
+  const decideOn = (state: Deployment, command: Command) => decide(withRollbackPhases, state, command);
+  const step = (state: Deployment, command: Command) => {
+    const decision = decideOn(state, command);
+    if (!decision.ok) throw new Error(`${decision.code}: ${decision.message}`);
+    return decision;
+  };
+  const resolve = (itemId: string, actorRoles: string[] = [], at = 20_000): Command => ({
+    type: 'resolve-item',
+    itemId,
+    resolution: 'done',
+    actor: 'U0ONCALL',
+    actorRoles,
+    at,
+  });
+  /** Rolled back at 10,900 while the 5% step was being watched. */
+  const rolledBack = (escalationLevels?: StartParams['escalationLevels']) => {
+    let state = startDeployment(withRollbackPhases, {
+      ...params,
+      ...(escalationLevels ? { escalationLevels } : {}),
+    }).state;
+    state = step(state, shift('five')).state;
+    state = step(state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 2_500,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 1 },
+    }).state;
+    state = step(state, {
+      type: 'request-rollback',
+      actor: BOT_ACTOR,
+      actorRoles: [],
+      reason: 'error rate up',
+      at: 10_000,
+    }).state;
+    return step(state, {
+      type: 'rollback-result',
+      run: 2,
+      at: 10_900,
+      outcome: { ok: true, before: at5, after: stable, attempts: 1, durationMs: 800 },
+    });
+  };
+
+  it('opens its first phase when the rollback finishes: the step the rollback did is done, checks start', () => {
+    const done = rolledBack();
+    expect(done.events.map((event) => [event.type, 'phaseId' in event ? event.phaseId : undefined])).toEqual([
+      ['rollback.completed', undefined],
+      ['phase.opened', 'verify'],
+      ['item.resolved', 'verify'],
+      ['check.requested', 'verify'],
+    ]);
+    expect(done.state.status).toBe('rolled_back');
+    expect(done.state.phases.verify).toMatchObject({ status: 'active', openedAt: 10_900 });
+    expect(done.state.items.back).toMatchObject({
+      status: 'done',
+      by: BOT_ACTOR,
+      reason: 'the rollback did this: canary 0% (stable 100%)',
+    });
+    expect(done.state.items.healthy).toMatchObject({ status: 'running', run: 1 });
+    // The next rollback phase has no state until it opens; the interrupted flow stays as it was.
+    expect(done.state.phases.review).toBeUndefined();
+    expect(done.state.items.incident).toBeUndefined();
+    expect(done.state.items.watch).toMatchObject({ status: 'running' });
+  });
+
+  it('walks its phases in order, with owners, and never reopens the interrupted flow', () => {
+    let state = rolledBack().state;
+    // The flow is over: its items, shifts and rollbacks are refused.
+    expect(decideOn(state, resolve('notes'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decideOn(state, shift('full'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decideOn(state, { type: 'wait-elapsed', itemId: 'watch', run: 1, at: 11_000 })).toMatchObject({
+      ok: false,
+      code: 'not_active',
+    });
+    // The next rollback phase is not open yet.
+    expect(decideOn(state, resolve('incident'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decideOn(state, resolve('tell'))).toMatchObject({ ok: false, code: 'forbidden' });
+
+    state = step(state, {
+      type: 'check-result',
+      itemId: 'healthy',
+      run: 1,
+      result: { outcome: 'passed', summary: 'HTTP 200', attempts: 1, durationMs: 3, at: 11_000 },
+    }).state;
+    const told = step(state, resolve('tell', ['comms']));
+    expect(told.events.map((event) => event.type)).toEqual([
+      'item.resolved',
+      'phase.completed',
+      'phase.opened',
+    ]);
+    state = told.state;
+    expect(state.phases.review).toMatchObject({ status: 'active' });
+    const reviewed = step(state, resolve('incident', [], 30_000));
+    expect(reviewed.events.map((event) => event.type)).toEqual(['item.resolved', 'phase.completed']);
+    expect(reviewed.state).toMatchObject({ status: 'rolled_back', endedAt: 10_900 });
+    expect(reviewed.state.phases.review).toMatchObject({ status: 'completed', completedAt: 30_000 });
+  });
+
+  it('escalates what waits in it, and ends the flow’s chains at the rollback', () => {
+    const levels = [{ after: 60_000, notify: 'owner', page: false }];
+    const done = rolledBack(levels);
+    const escalations = done.events.filter((event) => event.type.startsWith('escalation.'));
+    expect(escalations.map((event) => [event.type, 'key' in event ? event.key : ''])).toEqual([
+      ['escalation.started', 'phase:verify'],
+    ]);
+    expect(done.state.escalations?.['phase:verify']).toMatchObject({ chain: 1, level: 0 });
+  });
+
+  it('is not walked after a failed rollback, nor on a checklist without one', () => {
+    let state = startDeployment(withRollbackPhases, params).state;
+    state = step(state, {
+      type: 'request-rollback',
+      actor: 'U0REQ',
+      actorRoles: [],
+      reason: 'bad',
+      at: 5,
+    }).state;
+    const failed = step(state, {
+      type: 'rollback-result',
+      run: 1,
+      at: 6,
+      outcome: { ok: false, code: 'forbidden', message: 'no', state: at5 },
+    });
+    expect(failed.events.map((event) => event.type)).toEqual(['rollback.failed']);
+    expect(failed.state.phases.verify).toBeUndefined();
+  });
+});
