@@ -1,11 +1,11 @@
-import type { Checklist } from '../checklists/schema.js';
+import { type Checklist, walkedPhases } from '../checklists/schema.js';
 import { type Deployment, isResolved } from '../deployments/model.js';
 
 /** One line on what an escalation is about, for pages and thread messages. */
 export function describeEscalation(checklist: Checklist, state: Deployment, key: string): string {
   const [kind, id = ''] = splitKey(key);
   if (kind === 'phase') {
-    const phase = checklist.phases.find((candidate) => candidate.id === id);
+    const phase = walkedPhases(checklist).find((candidate) => candidate.id === id);
     const open = (phase?.items ?? []).filter((item) => item.required && !isResolved(state.items[item.id]));
     const names = open
       .slice(0, 5)
@@ -14,7 +14,9 @@ export function describeEscalation(checklist: Checklist, state: Deployment, key:
     return `“${phase?.title ?? id}” waits for ${open.length} item${open.length === 1 ? '' : 's'}: ${names}${open.length > 5 ? ', …' : ''}`;
   }
   if (kind === 'check') {
-    const item = checklist.phases.flatMap((phase) => phase.items).find((candidate) => candidate.id === id);
+    const item = walkedPhases(checklist)
+      .flatMap((phase) => phase.items)
+      .find((candidate) => candidate.id === id);
     const result = state.items[id]?.result;
     return `check “${item?.title ?? id}” ${result?.outcome === 'error' ? 'cannot be evaluated' : 'is failing'}${result ? `: ${result.summary}` : ''}`;
   }

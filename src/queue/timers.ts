@@ -1,5 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { walkedPhases } from '../checklists/schema.js';
 import type { Deployment } from '../deployments/model.js';
 import type { Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
@@ -156,7 +157,7 @@ export class TimerQueue implements ChangeListener {
       const loaded = await store.load(id);
       if (!loaded) continue;
       const scale = loaded.state.timeScale ?? 1;
-      for (const phase of loaded.checklist.phases) {
+      for (const phase of walkedPhases(loaded.checklist)) {
         for (const item of phase.items) {
           const state = loaded.state.items[item.id];
           if (item.kind !== 'wait' || state?.status !== 'running' || !state.run) continue;

@@ -1,4 +1,10 @@
-import type { Checklist, Item, Phase } from '../checklists/schema.js';
+import {
+  type Checklist,
+  type Item,
+  isRollbackPhase,
+  type Phase,
+  walkedPhases,
+} from '../checklists/schema.js';
 import type { CheckOutcome, CheckRun } from '../checks/types.js';
 import type { DeploymentEvent } from '../deployments/engine.js';
 import type {
@@ -304,7 +310,7 @@ export function buildReport(
   const end = deployment.endedAt ?? now;
   const audit = events ?? [];
   const itemIndex = new Map<string, { item: Item; phase: Phase }>();
-  for (const phase of checklist.phases)
+  for (const phase of walkedPhases(checklist))
     for (const item of phase.items) itemIndex.set(item.id, { item, phase });
   const title = (itemId: string) => itemIndex.get(itemId)?.item.title ?? itemId;
 
@@ -316,7 +322,14 @@ export function buildReport(
   const retrospective = buildRetrospective(deployment, checklist);
 
   const flow = checklist.phases.filter((phase) => phase.after === undefined);
-  const phases = flow.map((phase) => phaseReport(deployment, phase, end));
+  // After a rollback its rollback phases are walked, after the end: reported as of now, like follow-ups.
+  const afterRollback = reportedPhases(deployment, checklist).filter((phase) =>
+    isRollbackPhase(checklist, phase),
+  );
+  const phases = [
+    ...flow.map((phase) => phaseReport(deployment, phase, end)),
+    ...afterRollback.map((phase) => phaseReport(deployment, phase, now)),
+  ];
   const followUps = checklist.phases
     .filter((phase) => phase.after !== undefined)
     .map((phase) => followUpReport(deployment, phase, checks, now));
@@ -378,6 +391,15 @@ export function buildReport(
     ...(retrospective ? { retrospective } : {}),
     questions: (checklist.report?.questions ?? []).map(({ id, title }) => ({ id, title })),
   };
+}
+
+/** The checklist's phases, and the rollback phases a rollback has opened (the others never apply). */
+function reportedPhases(deployment: Deployment, checklist: Checklist): readonly Phase[] {
+  const rollbackPhases = checklist.rollback?.phases ?? [];
+  if (!rollbackPhases.some((phase) => deployment.phases[phase.id])) return checklist.phases;
+  return walkedPhases(checklist).filter(
+    (phase) => !isRollbackPhase(checklist, phase) || deployment.phases[phase.id] !== undefined,
+  );
 }
 
 function phaseReport(deployment: Deployment, phase: Phase, end: number): PhaseReport {
@@ -452,7 +474,7 @@ function buildChecks(
     runsByItem.set(event.itemId, list);
   }
   const items: CheckReport[] = [];
-  for (const phase of checklist.phases) {
+  for (const phase of reportedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       if (item.kind !== 'check') continue;
       const state = deployment.items[item.id];
@@ -615,7 +637,7 @@ function escalationSubject(checklist: Checklist, key: string, title: (itemId: st
   const kind = colon < 0 ? key : key.slice(0, colon);
   const id = colon < 0 ? '' : key.slice(colon + 1);
   if (kind === 'phase') {
-    const phase = checklist.phases.find((candidate) => candidate.id === id);
+    const phase = walkedPhases(checklist).find((candidate) => candidate.id === id);
     return `“${phase?.title ?? id}” waited for people`;
   }
   if (kind === 'check') return `check “${title(id)}” failed and nobody re-ran or overrode it`;
@@ -693,7 +715,7 @@ function buildItems(deployment: Deployment, checklist: Checklist): ItemsReport {
     notDone: [],
     optionalOpen: [],
   };
-  for (const phase of checklist.phases) {
+  for (const phase of reportedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       report.total++;
       const state = deployment.items[item.id];
@@ -736,7 +758,7 @@ function buildSignoffs(
     withdrawn.set(event.itemId, list);
   }
   const reports: SignoffReport[] = [];
-  for (const phase of checklist.phases) {
+  for (const phase of reportedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       if (item.kind !== 'signoff') continue;
       const state = deployment.items[item.id];

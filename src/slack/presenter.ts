@@ -1,7 +1,7 @@
 import type { webApi } from '@slack/bolt';
-import type { Checklist, Item } from '../checklists/schema.js';
+import { type Checklist, type Item, type Phase, walkedPhases } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
-import { type Deployment, isResolved, isTerminal } from '../deployments/model.js';
+import { type Deployment, isResolved, isTerminal, type PhaseStatus } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
 import { DeploymentStore, type LoadedDeployment } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
@@ -173,8 +173,7 @@ export class SlackPresenter implements ChangeListener {
 
   /** The messages postMissing() makes sure of: the card, the phases so far, the escalation levels reached. */
   private expectedMessages({ state, checklist }: LoadedDeployment): string[] {
-    const last = Math.min(state.currentPhase, checklist.phases.length - 1);
-    const phases = checklist.phases.slice(0, last + 1).flatMap((phase) => phaseKeys(checklist, phase.id));
+    const phases = postedPhases(state, checklist).flatMap(({ phase }) => phaseKeys(checklist, phase.id));
     const levels = Object.entries(state.escalations ?? {}).flatMap(([key, escalation]) =>
       escalation.resolvedAt !== undefined
         ? []
@@ -190,8 +189,8 @@ export class SlackPresenter implements ChangeListener {
   private async postMissing(loaded: LoadedDeployment): Promise<boolean> {
     const card = await this.ensureCard(loaded);
     if (!card.ok) return false;
-    const last = Math.min(loaded.state.currentPhase, loaded.checklist.phases.length - 1);
-    for (let index = 0; index <= last; index++) await this.ensurePhase(loaded, index);
+    for (const { index } of postedPhases(loaded.state, loaded.checklist))
+      await this.ensurePhase(loaded, index);
     // Levels that fired while the process that fired them died before posting them.
     let missing = false;
     for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
@@ -231,7 +230,7 @@ export class SlackPresenter implements ChangeListener {
         case 'phase.opened': {
           // Rendered from the newest state (ensurePosted loads it): the phase may have moved on while
           // earlier posts were queued.
-          const index = checklist.phases.findIndex((phase) => phase.id === event.phaseId);
+          const index = walkedPhases(checklist).findIndex((phase) => phase.id === event.phaseId);
           if (index >= 0) await this.ensurePhase(loaded, index);
           break;
         }
@@ -387,7 +386,7 @@ export class SlackPresenter implements ChangeListener {
   }
 
   private async ensurePhase(loaded: LoadedDeployment, index: number): Promise<void> {
-    const phase = loaded.checklist.phases[index];
+    const phase = walkedPhases(loaded.checklist)[index];
     if (!phase) return;
     const parts = partitionPhase(phase).length;
     for (let part = 0; part < parts; part++) {
@@ -473,11 +472,13 @@ export class SlackPresenter implements ChangeListener {
     const [kind, id] = splitKey(key);
     const items =
       kind === 'phase'
-        ? (checklist.phases.find((phase) => phase.id === id)?.items ?? []).filter(
+        ? (walkedPhases(checklist).find((phase) => phase.id === id)?.items ?? []).filter(
             (item) => item.required && !isResolved(state.items[item.id]),
           )
         : kind === 'check'
-          ? checklist.phases.flatMap((phase) => phase.items).filter((item) => item.id === id)
+          ? walkedPhases(checklist)
+              .flatMap((phase) => phase.items)
+              .filter((item) => item.id === id)
           : [];
     const roles = [
       ...new Set(items.map((item) => ownerRole(item)).filter((role): role is string => role !== undefined)),
@@ -539,8 +540,8 @@ export class SlackPresenter implements ChangeListener {
       keys === 'all'
         ? [
             CARD_KEY,
-            ...checklist.phases
-              .filter((phase) => deployment.phases[phase.id]?.status !== 'pending')
+            ...walkedPhases(checklist)
+              .filter((phase) => isShown(deployment.phases[phase.id]?.status))
               .flatMap((phase) => phaseKeys(checklist, phase.id)),
             ...Object.keys(deployment.items).flatMap((itemId) => failureKeys(deployment, itemId)),
           ]
@@ -629,9 +630,10 @@ export class SlackPresenter implements ChangeListener {
     }
     const match = /^phase:(.+):(\d+)$/.exec(key);
     if (!match) return undefined;
-    const index = loaded.checklist.phases.findIndex((phase) => phase.id === match[1]);
+    const phases = walkedPhases(loaded.checklist);
+    const index = phases.findIndex((phase) => phase.id === match[1]);
     if (index < 0) return undefined;
-    const hasChecks = loaded.checklist.phases[index]?.items.some((item) => item.kind === 'check');
+    const hasChecks = phases[index]?.items.some((item) => item.kind === 'check');
     const startedChecks = hasChecks ? await this.store.startedChecks(loaded.state.id) : {};
     return renderPhasePart(loaded.state, loaded.checklist, index, Number(match[2]), {
       startedChecks,
@@ -662,6 +664,23 @@ function itemMessageKey(checklist: Checklist, itemId: string): string {
 }
 
 function phaseKeys(checklist: Checklist, phaseId: string): string[] {
-  const phase = checklist.phases.find((candidate) => candidate.id === phaseId);
+  const phase = walkedPhases(checklist).find((candidate) => candidate.id === phaseId);
   return phase ? partitionPhase(phase).map((_, part) => phaseMessageKey(phaseId, part)) : [];
+}
+
+/** A phase whose message is in the thread: it has opened (rollback phases have no state until then). */
+function isShown(status: PhaseStatus | undefined): boolean {
+  return status !== undefined && status !== 'pending';
+}
+
+/** The phases whose messages the thread should hold: those up to the open flow phase, and every rollback
+ * phase that has opened. */
+function postedPhases(state: Deployment, checklist: Checklist): Array<{ phase: Phase; index: number }> {
+  const last = Math.min(state.currentPhase, checklist.phases.length - 1);
+  return walkedPhases(checklist)
+    .map((phase, index) => ({ phase, index }))
+    .filter(
+      ({ phase, index }) =>
+        index <= last || (index >= checklist.phases.length && isShown(state.phases[phase.id]?.status)),
+    );
 }

@@ -20,6 +20,7 @@ import {
   buttonShown,
   messageOf,
   resolveItem,
+  settledCheck,
   shiftTraffic,
   startDeployment,
   waitUntil,
@@ -83,6 +84,35 @@ beforeAll(async () => {
           items: [{ id: 'go-green', kind: 'traffic', title: 'Switch to green', traffic: { slot: 'green' } }],
         },
       ],
+      rollback: {
+        phases: [
+          {
+            id: 'after-rollback',
+            title: 'Rollback checklist',
+            items: [
+              {
+                id: 'back-to-blue',
+                kind: 'traffic',
+                title: 'Traffic back on blue',
+                traffic: { slot: 'blue' },
+              },
+              {
+                id: 'service-there',
+                kind: 'check',
+                title: 'The shop Service is there',
+                check: {
+                  type: 'kubernetes',
+                  check: 'exists',
+                  api_version: 'v1',
+                  kind: 'Service',
+                  name: 'shop',
+                },
+              },
+              { id: 'tell-support', kind: 'manual', title: 'Tell support', owner: 'deployer' },
+            ],
+          },
+        ],
+      },
     },
     'rolling-release': {
       title: 'Rolling release',
@@ -560,6 +590,46 @@ describe('/deploy rollback and Roll back…', () => {
       '*After:* blue live via Service shop (selector slot=blue)',
     );
     expect(await h.bot.store.activeFor('shop', 'production')).toBeUndefined();
+  });
+
+  it('then walks the checklist’s rollback phase in the thread: the rollback’s own step done, checks run', async () => {
+    const { id } = await startDeployment(h, 'shop', '5.1.0', DEPLOYER);
+    let views = h.slack.views.length;
+    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'traffic shop green');
+    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.confirmTraffic)).id);
+    await until(id, (d) => d.traffic?.current?.slot === 'green', 'the switch');
+    views = h.slack.views.length;
+    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'rollback shop checkout fails on green');
+    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.rollback)).id, {
+      reason: 'checkout fails on green',
+    });
+    await until(id, (d) => d.status === 'rolled_back', 'the rollback');
+    const { checklist } = (await h.bot.store.load(id))!;
+    const items = checklist.rollback!.phases[0]!.items;
+    const [back, check, tell] = items as [Item, Item, Item];
+
+    // The phase is posted in the thread after the rollback's message, its check runs on the cluster.
+    const where = await messageOf(h, id, checklist, tell);
+    expect(await settledCheck(h, id, check.id)).toMatchObject({ status: 'passed' });
+    await h.bot.context.presenter.idle();
+    const { ts: cardTs } = await cardOf(id);
+    const thread = h.slack.thread('C0SHOP', cardTs).map((message) => message.ts);
+    const rollbackTs = await h.bot.store.message(id, rollbackMessageKey(2));
+    expect(thread.indexOf(where.ts)).toBeGreaterThan(thread.indexOf(rollbackTs!));
+    const shown = JSON.stringify(h.slack.message(where.channel, where.ts)?.blocks);
+    expect(shown).toContain('↩ R1. Rollback checklist');
+    expect(shown).toContain('After the rollback');
+    expect(shown).toContain('the rollback did this: blue live');
+    expect((await state(id)).items[back.id]).toMatchObject({ status: 'done', by: 'flightdeck' });
+
+    // People finish it with the buttons they know; the deployment stays rolled back.
+    await resolveItem(h, id, checklist, tell, { resolution: 'done', actor: DEPLOYER });
+    const walked = await until(id, (d) => d.phases['after-rollback']?.status === 'completed', 'the walk');
+    expect(walked.status).toBe('rolled_back');
+    expect(await cardText(id)).toContain('*After the rollback:* Rollback checklist ✅');
+    const reportTs = await h.bot.store.message(id, REPORT_KEY);
+    await h.bot.context.presenter.idle();
+    expect(JSON.stringify(h.slack.message('C0SHOP', reportTs!)?.blocks)).toContain('Rollback checklist');
   });
 
   it('rolling: `rollout undo` to the previous revision, and waits for the rollout to complete', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Checklist, Item } from '../../src/checklists/schema.js';
+import { type Checklist, type Item, walkedPhases } from '../../src/checklists/schema.js';
 import { ownerRole } from '../../src/deployments/engine.js';
 import { type ItemState, isResolved, type Resolution } from '../../src/deployments/model.js';
 import { ACTION } from '../../src/slack/action-ids.js';
@@ -45,7 +45,7 @@ export function actorFor(h: Harness, item: Item, fallback: string): string {
 
 /** The Slack message (channel + ts) that shows `item`, once it is posted. */
 export async function messageOf(h: Harness, deploymentId: string, checklist: Checklist, item: Item) {
-  const phase = checklist.phases.find((candidate) => candidate.items.includes(item));
+  const phase = walkedPhases(checklist).find((candidate) => candidate.items.includes(item));
   if (!phase) throw new Error(`item ${item.id} is not in a walked phase`);
   const part = partitionPhase(phase).findIndex((items) => items.includes(item));
   const ts = await waitUntil(

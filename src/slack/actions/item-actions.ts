@@ -1,4 +1,5 @@
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
+import { walkedPhases } from '../../checklists/schema.js';
 import { findItem, ownerRole } from '../../deployments/engine.js';
 import type { Resolution } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
@@ -126,7 +127,7 @@ export function registerItemActions(app: InteractionRouter, context: SlackContex
     const click = readClick(body, action);
     if (!click) return;
     const loaded = await context.store.load(click.deploymentId);
-    const phase = loaded?.checklist.phases.find((candidate) => candidate.id === click.target);
+    const phase = loaded && walkedPhases(loaded.checklist).find((candidate) => candidate.id === click.target);
     if (phase) await postPrivately(client, context, click, renderPhaseDetails(phase));
   });
 }

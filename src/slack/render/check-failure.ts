@@ -1,5 +1,5 @@
 import { describeItemSpec } from '../../checklists/describe.js';
-import type { Checklist, Item, Phase } from '../../checklists/schema.js';
+import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
 import type { CheckRun } from '../../checks/types.js';
 import { type Deployment, isTerminal } from '../../deployments/model.js';
 import { ACTION } from '../action-ids.js';
@@ -27,7 +27,7 @@ export function renderCheckFailure(
   result: CheckRun,
   ownerMentions: string,
 ): SlackMessage {
-  const phase = checklist.phases.find((candidate) => candidate.items.includes(item));
+  const phase = walkedPhases(checklist).find((candidate) => candidate.items.includes(item));
   const failed = result.outcome === 'failed';
   const title = escapeText(truncate(item.title, 200));
   const summary = escapeText(truncate(result.summary, 300));

@@ -1,6 +1,12 @@
 import type { types } from '@slack/bolt';
 import { describeItemSpec } from '../../checklists/describe.js';
-import type { Checklist, Item, Phase } from '../../checklists/schema.js';
+import {
+  type Checklist,
+  type Item,
+  isRollbackPhase,
+  type Phase,
+  walkedPhases,
+} from '../../checklists/schema.js';
 import { blockedBy, ownerRole } from '../../deployments/engine.js';
 import { type Deployment, type ItemState, isResolved } from '../../deployments/model.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -176,18 +182,26 @@ function renderAt(
   caps: Caps,
   context: PhaseRenderContext,
 ): SlackMessage {
-  const phase = checklist.phases[phaseIndex] as Phase;
+  const phase = walkedPhases(checklist)[phaseIndex] as Phase;
   const parts = partitionPhase(phase);
   const items = parts[part] ?? [];
   const phaseState = deployment.phases[phase.id];
   const open = phaseState?.status === 'active';
   const followUp = phase.after !== undefined;
+  const rollback = isRollbackPhase(checklist, phase);
   const itemContext = checklist.four_eyes ? { ...context, mayNotSign: deployment.requestedBy } : context;
-  // A follow-up phase is walked after the deployment completed; everything else only while it is active.
-  const live = deployment.status === 'active' || (followUp && open && deployment.status === 'completed');
+  // A follow-up phase is walked after the deployment completed, a rollback phase after it rolled back;
+  // everything else only while it is active.
+  const live =
+    deployment.status === 'active' ||
+    (followUp && open && deployment.status === 'completed') ||
+    (rollback && open && deployment.status === 'rolled_back');
+  // After a rollback traffic is where the rollback left it: its traffic steps are confirmed by hand.
+  const shown = rollback ? { id: deployment.id, timeScale: deployment.timeScale ?? 1 } : deployment;
 
   const continued = parts.length > 1 ? ` (${part + 1}/${parts.length})` : '';
-  const heading = truncate(`${phaseIndex + 1}. ${phase.title}`, 150 - continued.length) + continued;
+  const number = rollback ? `↩ R${phaseIndex - checklist.phases.length + 1}` : `${phaseIndex + 1}`;
+  const heading = truncate(`${number}. ${phase.title}`, 150 - continued.length) + continued;
   const resolved = phase.items.filter((item) => isResolved(deployment.items[item.id])).length;
   const of = `${resolved}/${phase.items.length} resolved`;
 
@@ -202,6 +216,8 @@ function renderAt(
     ];
     const who = owners.map((role) => context.mentions?.(role) ?? `*${role}*`).join(' ');
     status = `⏰ *Follow-up due* (T+${formatDuration(phase.after ?? 0)}) · ${of}${who ? ` · ${who}` : ''}`;
+  } else if (rollback) {
+    status = `↩️ *After the rollback* · ${of}`;
   } else {
     status = `🔵 *Open* · ${of} · phase ${phaseIndex + 1} of ${checklist.phases.length}`;
   }
@@ -238,7 +254,7 @@ function renderAt(
       !isResolved(state) &&
       (open || (phaseState?.status === 'completed' && !item.required));
     const undo = live && open && isResolved(state) && state.by !== 'flightdeck';
-    blocks.push(...itemBlocks(deployment, item, state, { actionable, undo, waitingFor }, caps, itemContext));
+    blocks.push(...itemBlocks(shown, item, state, { actionable, undo, waitingFor }, caps, itemContext));
   }
   return { text: `${phase.title}: ${of}`, blocks };
 }

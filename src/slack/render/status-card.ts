@@ -79,6 +79,17 @@ export function renderStatusCard(
     });
     progress += `\n*Follow-ups:* ${truncate(lines.join(' · '), 1_500)}`;
   }
+  // The rollback checklist, once the rollback has finished: how far the team has walked it.
+  const rollbackPhases = (checklist.rollback?.phases ?? []).filter((phase) => deployment.phases[phase.id]);
+  if (rollbackPhases.length > 0) {
+    const lines = rollbackPhases.map((phase) => {
+      const name = escapeText(truncate(phase.title, 60));
+      if (deployment.phases[phase.id]?.status === 'completed') return `${name} ✅`;
+      const done = phase.items.filter((item) => isResolved(deployment.items[item.id])).length;
+      return `${name} ${done}/${phase.items.length}`;
+    });
+    progress += `\n*After the rollback:* ${truncate(lines.join(' · '), 1_000)}`;
+  }
   if (deployment.guardsArmedAt !== undefined && !isTerminal(deployment))
     progress += ' · 🛡️ rollback triggers armed';
   let where: string;
