@@ -312,6 +312,16 @@ function reasonInput(view: FakeView): JsonObject {
   return blocks.find((block) => block.type === 'input')?.element as JsonObject;
 }
 
+/** A shop deployment with green live (switched with `/deploy traffic`, confirmed in its modal). */
+async function shopOnGreen(version: string): Promise<string> {
+  const { id } = await startDeployment(h, 'shop', version, DEPLOYER);
+  const views = h.slack.views.length;
+  await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'traffic shop green');
+  await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.confirmTraffic)).id);
+  await until(id, (d) => d.traffic?.current?.slot === 'green', 'the switch');
+  return id;
+}
+
 async function audit(id: string) {
   return (await h.bot.store.audit(id)).map((entry) => entry.event);
 }
@@ -565,15 +575,10 @@ describe('/deploy rollback and Roll back…', () => {
   });
 
   it('blue-green from the card: back to the slot that was live, rolled back', async () => {
-    const { id } = await startDeployment(h, 'shop', '5.0.0', DEPLOYER);
-    let views = h.slack.views.length;
-    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'traffic shop green');
-    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.confirmTraffic)).id);
-    await until(id, (d) => d.traffic?.current?.slot === 'green', 'the switch');
-
+    const id = await shopOnGreen('5.0.0');
     const card = await cardOf(id);
     await buttonShown(h, card, ACTION.deploymentRollback);
-    views = h.slack.views.length;
+    const views = h.slack.views.length;
     await h.driver.clickButton(DEPLOYER, card, { actionId: ACTION.deploymentRollback });
     const view = await modal(views, VIEW.rollback);
     expect(reasonInput(view).initial_value).toBeUndefined();
@@ -593,12 +598,8 @@ describe('/deploy rollback and Roll back…', () => {
   });
 
   it('then walks the checklist’s rollback phase in the thread: the rollback’s own step done, checks run', async () => {
-    const { id } = await startDeployment(h, 'shop', '5.1.0', DEPLOYER);
-    let views = h.slack.views.length;
-    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'traffic shop green');
-    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.confirmTraffic)).id);
-    await until(id, (d) => d.traffic?.current?.slot === 'green', 'the switch');
-    views = h.slack.views.length;
+    const id = await shopOnGreen('5.1.0');
+    const views = h.slack.views.length;
     await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'rollback shop checkout fails on green');
     await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.rollback)).id, {
       reason: 'checkout fails on green',
