@@ -81,6 +81,8 @@ function causes(checklist: Checklist, state: Deployment, at: number): Map<string
       }
     }
   }
+  // A trigger that fired asks for a rollback: once rolled back, nobody needs calling about it.
+  if (state.status === 'rolled_back') return wanted;
   for (const [triggerId, firedAt] of Object.entries(state.firedGuards ?? {}))
     wanted.set(`guard:${triggerId}`, firedAt);
   return wanted;

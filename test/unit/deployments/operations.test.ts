@@ -463,7 +463,7 @@ describe('the rollback checklist', () => {
     at,
   });
   /** Rolled back at 10,900 while the 5% step was being watched. */
-  const rolledBack = (escalationLevels?: StartParams['escalationLevels']) => {
+  const rolledBack = (escalationLevels?: StartParams['escalationLevels'], triggerFired = false) => {
     let state = startDeployment(withRollbackPhases, {
       ...params,
       ...(escalationLevels ? { escalationLevels } : {}),
@@ -475,6 +475,14 @@ describe('the rollback checklist', () => {
       at: 2_500,
       outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 1 },
     }).state;
+    // A trigger without automatic rollback fired and escalates, until someone rolls back.
+    if (triggerFired)
+      state = step(state, {
+        type: 'guard-fired',
+        triggerId: 'p95',
+        measured: 'p95 1.2 s > 1 s',
+        at: 9_000,
+      }).state;
     state = step(state, {
       type: 'request-rollback',
       actor: BOT_ACTOR,
@@ -545,12 +553,13 @@ describe('the rollback checklist', () => {
     expect(reviewed.state.phases.review).toMatchObject({ status: 'completed', completedAt: 30_000 });
   });
 
-  it('escalates what waits in it, and ends the flow’s chains at the rollback', () => {
+  it('escalates what waits in it, and ends the flow’s chains (and a fired trigger’s) at the rollback', () => {
     const levels = [{ after: 60_000, notify: 'owner', page: false }];
-    const done = rolledBack(levels);
+    const done = rolledBack(levels, true);
     const escalations = done.events.filter((event) => event.type.startsWith('escalation.'));
     expect(escalations.map((event) => [event.type, 'key' in event ? event.key : ''])).toEqual([
       ['escalation.started', 'phase:verify'],
+      ['escalation.resolved', 'guard:p95'],
     ]);
     expect(done.state.escalations?.['phase:verify']).toMatchObject({ chain: 1, level: 0 });
   });
