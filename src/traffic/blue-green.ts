@@ -57,19 +57,20 @@ export class BlueGreenStrategy implements TrafficStrategy {
     return switchTraffic(this.requests, this.switch(), target.slot, signal);
   }
 
-  /** To the slot in `to` (the one live before the deployment), else the other slot than the live one. */
-  async rollback(signal?: AbortSignal, options: RollbackOptions = {}): Promise<TrafficChange> {
-    let slot = options.to?.slot;
-    if (!slot) {
-      const now = await this.current(signal);
-      if (!now.slot)
-        throw new TrafficError(
+  live(signal?: AbortSignal): Promise<TrafficState> {
+    return this.current(signal);
+  }
+
+  /** To the slot that was live when the deployment started; nothing moves when it still is. */
+  rollback(signal: AbortSignal | undefined, options: RollbackOptions): Promise<TrafficChange> {
+    const slot = options.to.slot;
+    if (!slot)
+      return Promise.reject(
+        new TrafficError(
           'invalid',
-          `cannot tell which slot to roll back to: ${this.subject} shows ${now.description}`,
-          { state: now },
-        );
-      slot = now.slot === 'blue' ? 'green' : 'blue';
-    }
+          `no record of which slot of ${this.subject} was live when the deployment started`,
+        ),
+      );
     return switchTraffic(this.requests, this.switch(), slot, signal);
   }
 

@@ -1,7 +1,13 @@
 import type { KubeClients } from '../kube/client.js';
 import type { Requests } from './kube.js';
-import { currentTraffic, type Switch, shiftWeight, switchTraffic } from './switch.js';
-import type { TrafficChange, TrafficState, TrafficStrategy, TrafficTarget } from './types.js';
+import { currentTraffic, rollbackWeight, type Switch, shiftWeight } from './switch.js';
+import type {
+  RollbackOptions,
+  TrafficChange,
+  TrafficState,
+  TrafficStrategy,
+  TrafficTarget,
+} from './types.js';
 
 /**
  * Canary through the Gateway API: one HTTPRoute rule's backendRefs weigh the stable and the canary
@@ -76,8 +82,13 @@ export class GatewayApiStrategy implements TrafficStrategy {
   }
 
   /** Canary 0, stable 100. */
-  rollback(signal?: AbortSignal): Promise<TrafficChange> {
-    return switchTraffic(this.requests, this.switch(), 0, signal);
+  live(signal?: AbortSignal): Promise<TrafficState> {
+    return this.current(signal);
+  }
+
+  /** Back to the weight that was live when the deployment started (normally 0). */
+  rollback(signal: AbortSignal | undefined, options: RollbackOptions): Promise<TrafficChange> {
+    return rollbackWeight(this.requests, this.switch(), options, signal);
   }
 
   private async read(signal: AbortSignal | undefined): Promise<HttpRoute> {

@@ -1,13 +1,19 @@
 import type { V1Ingress } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { asMergePatch, type Requests } from './kube.js';
-import { currentTraffic, type Switch, shiftWeight, switchTraffic } from './switch.js';
-import type { TrafficChange, TrafficState, TrafficStrategy, TrafficTarget } from './types.js';
+import { currentTraffic, rollbackWeight, type Switch, shiftWeight } from './switch.js';
+import type {
+  RollbackOptions,
+  TrafficChange,
+  TrafficState,
+  TrafficStrategy,
+  TrafficTarget,
+} from './types.js';
 
 /**
  * Canary through ingress-nginx: a second Ingress marked `nginx.ingress.kubernetes.io/canary: "true"` takes
  * `canary-weight` out of `canary-weight-total` (default 100) of the requests. One annotation, one merge
- * patch carrying the resourceVersion we read; rollback is weight 0.
+ * patch carrying the resourceVersion we read; rollback returns to the weight live when the deployment started.
  */
 
 export const CANARY_ANNOTATION = 'nginx.ingress.kubernetes.io/canary';
@@ -43,8 +49,13 @@ export class IngressNginxStrategy implements TrafficStrategy {
   }
 
   /** The canary's weight back to 0: the stable Ingress takes every request. */
-  rollback(signal?: AbortSignal): Promise<TrafficChange> {
-    return switchTraffic(this.requests, this.switch(), 0, signal);
+  live(signal?: AbortSignal): Promise<TrafficState> {
+    return this.current(signal);
+  }
+
+  /** Back to the weight that was live when the deployment started (normally 0). */
+  rollback(signal: AbortSignal | undefined, options: RollbackOptions): Promise<TrafficChange> {
+    return rollbackWeight(this.requests, this.switch(), options, signal);
   }
 
   private read(signal: AbortSignal | undefined): Promise<V1Ingress> {

@@ -88,7 +88,7 @@ interface RawReplicaSet {
 
 /** What the undo writes, or that the Deployment already runs the revision to return to. */
 type Plan =
-  | { kind: 'write'; revision: number; template: PodTemplate; annotations: Record<string, string> }
+  | { kind: 'write'; revision?: number; template: PodTemplate; annotations: Record<string, string> }
   | { kind: 'there'; revision?: number };
 
 export class RollingStrategy implements TrafficStrategy {
@@ -114,6 +114,14 @@ export class RollingStrategy implements TrafficStrategy {
     }
   }
 
+  /** The revision and its pod template: what a rollback restores when the deployment started here. */
+  async live(signal?: AbortSignal): Promise<TrafficState> {
+    const deployment = await this.readOrFail(signal, 'read');
+    const template = structuredClone(deployment.spec?.template ?? {});
+    if (template.metadata?.labels) delete template.metadata.labels[TEMPLATE_HASH];
+    return { ...this.state(deployment), template: template as Record<string, unknown> };
+  }
+
   shift(): Promise<TrafficChange> {
     return Promise.reject(
       new TrafficError(
@@ -124,10 +132,12 @@ export class RollingStrategy implements TrafficStrategy {
   }
 
   /**
-   * Undo to `to.revision` when given (`--to-revision`; when that revision is gone because an earlier undo
-   * renumbered it, a template already running `to.image` counts as there), else to the previous revision.
+   * Undo to the revision that was live when the deployment started (`--to-revision to.revision`). Its
+   * ReplicaSet's template is written when it is still there; when the history no longer has it (an undo
+   * renumbered it, or it was pruned), the template recorded then (`to.template`). A Deployment that
+   * already runs that template is left alone.
    */
-  async rollback(signal?: AbortSignal, options: RollbackOptions = {}): Promise<TrafficChange> {
+  async rollback(signal: AbortSignal | undefined, options: RollbackOptions): Promise<TrafficChange> {
     const started = performance.now();
     let attempts = 0;
     for (;;) {
@@ -207,21 +217,23 @@ export class RollingStrategy implements TrafficStrategy {
     const current = revisionOf(deployment.metadata) ?? revisions[0]?.revision ?? 0;
     const refuse = (message: string) => new TrafficError('invalid', message, { state: before });
 
-    let chosen: { rs: RawReplicaSet; revision: number } | undefined;
-    if (to?.revision !== undefined) {
-      if (to.revision === current) return { kind: 'there', revision: current };
-      chosen = revisions.find((entry) => entry.revision === to.revision);
-      if (!chosen) {
-        if (to.image && imageOf(deployment.spec?.template) === to.image) return { kind: 'there' };
-        const kept = revisions.map((entry) => entry.revision).reverse();
-        throw refuse(
-          `revision ${to.revision} is no longer in the history of ${this.subject} (it keeps ${kept.length ? kept.join(', ') : 'none'})`,
-        );
-      }
-    } else {
-      chosen = revisions.find((entry) => entry.revision < current);
-      if (!chosen)
-        throw refuse(`no rollout history found for ${this.subject}: no revision before ${current}`);
+    const recorded = to.template as PodTemplate | undefined;
+    if (recorded && sameTemplate(recorded, deployment.spec?.template))
+      return { kind: 'there', ...optionalRevision(revisionOf(deployment.metadata)) };
+    if (to.revision === undefined && !recorded)
+      throw refuse(`no record of the revision of ${this.subject} that was live when the deployment started`);
+    if (to.revision === current && !recorded) return { kind: 'there', revision: current };
+    const chosen = revisions.find(
+      (entry) =>
+        entry.revision === to.revision && (!recorded || sameTemplate(entry.rs.spec?.template, recorded)),
+    );
+    if (!chosen) {
+      if (to.image && !recorded && imageOf(deployment.spec?.template) === to.image) return { kind: 'there' };
+      if (recorded) return this.restore(recorded, own, key, to.revision);
+      const kept = revisions.map((entry) => entry.revision).reverse();
+      throw refuse(
+        `revision ${to.revision} is no longer in the history of ${this.subject} (it keeps ${kept.length ? kept.join(', ') : 'none'})`,
+      );
     }
 
     const template = structuredClone(chosen.rs.spec?.template ?? {});
@@ -232,6 +244,19 @@ export class RollingStrategy implements TrafficStrategy {
       if (!KEPT_ANNOTATIONS.includes(name) && name !== ROLLED_BACK) annotations[name] = value;
     if (key !== undefined) annotations[ROLLED_BACK] = rolledBackMark(key, template);
     return { kind: 'write', revision: chosen.revision, template, annotations };
+  }
+
+  /** The recorded template itself, when no ReplicaSet holds it any more; the Deployment keeps its annotations. */
+  private restore(
+    recorded: PodTemplate,
+    own: Record<string, string>,
+    key: string | undefined,
+    revision: number | undefined,
+  ): Plan {
+    const template = structuredClone(recorded);
+    const annotations = { ...own };
+    if (key !== undefined) annotations[ROLLED_BACK] = rolledBackMark(key, template);
+    return { kind: 'write', ...(revision !== undefined ? { revision } : {}), template, annotations };
   }
 
   /** The ReplicaSets this Deployment controls: its selector, then the controller reference's uid. */

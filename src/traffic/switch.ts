@@ -1,5 +1,11 @@
 import { isConflict, lookAfterFailure, mayHaveApplied, type Requests, trafficError } from './kube.js';
-import { type TrafficChange, TrafficError, type TrafficState, type TrafficTarget } from './types.js';
+import {
+  type RollbackOptions,
+  type TrafficChange,
+  TrafficError,
+  type TrafficState,
+  type TrafficTarget,
+} from './types.js';
 
 /**
  * Read, write, read back, verify — the loop every traffic switch runs. A strategy supplies how to read
@@ -47,6 +53,21 @@ export function shiftWeight<O>(
       new TrafficError('invalid', `a canary shifts a weight (0–100); it has no ${target.slot} slot`),
     );
   return switchTraffic(requests, change, target.weight, signal);
+}
+
+/** A weighted canary's `rollback()`: to the weight that was live when the deployment started. */
+export function rollbackWeight<O>(
+  requests: Requests,
+  change: Switch<O, number>,
+  options: RollbackOptions,
+  signal: AbortSignal | undefined,
+): Promise<TrafficChange> {
+  const weight = options.to.weight;
+  if (weight === undefined)
+    return Promise.reject(
+      new TrafficError('invalid', 'no record of the canary weight that was live when the deployment started'),
+    );
+  return switchTraffic(requests, change, weight, signal);
 }
 
 export async function switchTraffic<O, T>(

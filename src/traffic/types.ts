@@ -16,6 +16,8 @@ export interface TrafficState {
   revision?: number;
   /** A Deployment's container image(s), comma-separated when there are several. */
   image?: string;
+  /** Rolling: the Deployment's pod template (only in `live()`), so a rollback can restore it as it was. */
+  template?: Record<string, unknown>;
   /** One line for Slack, e.g. "canary 5% (stable 95%) via HTTPRoute checkout". */
   description: string;
 }
@@ -30,9 +32,13 @@ export interface TrafficChange {
   durationMs: number;
 }
 
-/** Where a rollback returns to: the state the caller recorded before its first change (`TrafficState`). */
+/** Where a rollback returns to, and how to recognise a retry of the same rollback. */
 export interface RollbackOptions {
-  to?: Partial<Omit<TrafficState, 'description'>>;
+  /**
+   * What was live when the deployment started (`live()` then): the slot, the weight, or the revision and
+   * pod template. A rollback goes here and nowhere else; when the cluster already shows it, nothing moves.
+   */
+  to: Omit<TrafficState, 'description'>;
   /**
    * Names this rollback (the deployment's id), the same on every retry. A rolling undo marks the Deployment
    * with it, so a retry after a rollout that did not complete waits for that undo instead of undoing it
@@ -45,14 +51,16 @@ export interface TrafficStrategy {
   /** e.g. "blue-green on Service production/api-gateway (label slot)". */
   describe(): string;
   current(signal?: AbortSignal): Promise<TrafficState>;
+  /** What a rollback would have to restore: `current()`, plus a rolling Deployment's pod template. */
+  live(signal?: AbortSignal): Promise<TrafficState>;
   /** Patches, reads back and verifies. */
   shift(target: TrafficTarget, signal?: AbortSignal): Promise<TrafficChange>;
   /**
-   * Back to the safe state: canary weight 0; for blue-green the slot in `to` (else the other slot than the
-   * live one); for a rolling Deployment the revision in `to` (else the previous one, as `kubectl rollout undo`).
-   * Pass `to` whenever it is known: with it a repeated rollback is a no-op instead of a flip back.
+   * Back to what was live when the deployment started (`options.to`), verified by read-back; a no-op
+   * (`attempts: 0`) when the cluster already shows it. Never anywhere else: no "other slot", no "previous
+   * revision".
    */
-  rollback(signal?: AbortSignal, options?: RollbackOptions): Promise<TrafficChange>;
+  rollback(signal: AbortSignal | undefined, options: RollbackOptions): Promise<TrafficChange>;
 }
 
 export type TrafficErrorCode =

@@ -308,8 +308,8 @@ describe('the Deployment controller', () => {
     );
   });
 
-  it('completes `kubectl rollout undo` through the real client: the previous ReplicaSet reused and renumbered', async () => {
-    const change = await rolling().rollback();
+  it('completes `kubectl rollout undo` through the real client: the earlier ReplicaSet reused and renumbered', async () => {
+    const change = await rolling().rollback(undefined, { to: { revision: 2 } });
     expect(change.before).toMatchObject({ revision: 3, image: 'shop:next' });
     expect(change.after).toMatchObject({ revision: 4, image: 'shop:current' });
     expect(change.after.description).toContain('rolled out');
@@ -331,7 +331,7 @@ describe('the Deployment controller', () => {
   it('holds a stalled rollout at ProgressDeadlineExceeded, old pods serving, until it is let go', async () => {
     infra.controller.stall('store', 'shop-green');
     const failure = await rolling()
-      .rollback(undefined, { key: 'deployment-1' })
+      .rollback(undefined, { to: { revision: 3 }, key: 'deployment-1' })
       .then(
         () => undefined,
         (error: unknown) => error,
@@ -367,7 +367,7 @@ describe('the Deployment controller', () => {
     await until(() => greenPods().length === 3 && greenPods().every(ready), 'the rollout to finish');
     // The same rollback again finds its own undo in place: it waits for it and writes nothing.
     const patches = infra.fakeKube.requests.filter((r) => r.verb === 'patch').length;
-    const retried = await rolling().rollback(undefined, { key: 'deployment-1' });
+    const retried = await rolling().rollback(undefined, { to: { revision: 3 }, key: 'deployment-1' });
     expect(retried).toMatchObject({ attempts: 0, after: { revision: 5, image: 'shop:next' } });
     expect(infra.fakeKube.requests.filter((r) => r.verb === 'patch')).toHaveLength(patches);
     expect((await rolledOut()).outcome).toBe('passed');

@@ -59,15 +59,18 @@ describe('blue-green', () => {
     expect(slots()).toEqual(['blue', 'green', 'blue']);
   });
 
-  it('rolls back to the recorded slot idempotently, and without one to the other slot', async () => {
+  it('rolls back to the recorded slot idempotently, and never to "the other slot"', async () => {
     await strategy.shift({ slot: 'green' });
     await strategy.rollback(undefined, { to: { slot: 'blue' } });
     const again = await strategy.rollback(undefined, { to: { slot: 'blue' } });
     expect(again).toMatchObject({ before: { slot: 'blue' }, after: { slot: 'blue' }, attempts: 0 });
     expect(slots()).toEqual(['blue', 'green', 'blue']);
 
-    const flipped = await strategy.rollback();
-    expect(flipped.after.slot).toBe('green');
+    // Without a record of what was live there is nowhere to go: refused, nothing written.
+    const unknown = await trafficFailure(strategy.rollback(undefined, { to: {} }));
+    expect(unknown).toMatchObject({ code: 'invalid' });
+    expect(unknown.message).toContain('no record of which slot');
+    expect(slots()).toEqual(['blue', 'green', 'blue']);
   });
 
   it('does not write when the slot is already live', async () => {

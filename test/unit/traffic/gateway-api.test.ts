@@ -79,7 +79,7 @@ describe('canary through a Gateway API HTTPRoute', () => {
       });
       expect(split(kube.get(REF)!)).toEqual([100 - weight, weight]);
     }
-    const back = await strategy.rollback();
+    const back = await strategy.rollback(undefined, { to: { weight: 0 } });
     expect(back).toMatchObject({ before: { weight: 100 }, after: { weight: 0 }, attempts: 1 });
     expect(await strategy.current()).toMatchObject({ weight: 0 });
 
@@ -206,7 +206,7 @@ describe('canary through a Gateway API HTTPRoute', () => {
     expect(missing.message).toBe(
       'rule 1 of HTTPRoute checkout/checkout has no backendRef to Service checkout-next',
     );
-    const noRule = await trafficFailure(canary({ rule: 5 }).rollback());
+    const noRule = await trafficFailure(canary({ rule: 5 }).rollback(undefined, { to: { weight: 0 } }));
     expect(noRule.message).toBe(
       'HTTPRoute checkout/checkout has no rule 5 with backendRefs (it has 2 rules)',
     );

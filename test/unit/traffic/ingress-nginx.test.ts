@@ -84,7 +84,7 @@ describe('canary through ingress-nginx', () => {
       'canary 100% (stable 0%) via Ingress checkout-canary',
     );
 
-    const back = await strategy.rollback();
+    const back = await strategy.rollback(undefined, { to: { weight: 0 } });
     expect(back).toMatchObject({ before: { weight: 100 }, after: { weight: 0 }, attempts: 1 });
     expect(weights()).toEqual(['0', '5', '50', '100', '0']);
     expect(kube.requests.filter((r) => r.verb === 'patch').map((r) => r.contentType)).toEqual(
@@ -125,7 +125,7 @@ describe('canary through ingress-nginx', () => {
     kube.reset();
     seed({ [CANARY]: 'true' });
     expect((await strategy.current()).weight).toBe(0);
-    expect((await strategy.rollback()).attempts).toBe(0);
+    expect((await strategy.rollback(undefined, { to: { weight: 0 } })).attempts).toBe(0);
   });
 
   it('409 then success: retried, attempts reported', async () => {
@@ -161,7 +161,7 @@ describe('canary through ingress-nginx', () => {
   });
 
   it('404: not_found naming the Ingress', async () => {
-    const error = await trafficFailure(canary('checkout-canery').rollback());
+    const error = await trafficFailure(canary('checkout-canery').rollback(undefined, { to: { weight: 0 } }));
     expect(error.code).toBe('not_found');
     expect(error.message).toBe('Ingress checkout/checkout-canery not found');
   });

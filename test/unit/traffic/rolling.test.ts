@@ -123,15 +123,18 @@ function playController(stopAt: 'complete' | 'progressing' | 'deadline' = 'compl
         .filter((rs) => rs.metadata?.ownerReferences?.[0]?.uid === deployment.metadata?.uid);
       const next = Math.max(...sets.map((rs) => Number(rs.metadata?.annotations?.[REVISION]))) + 1;
       const wanted = JSON.stringify(deployment.spec?.template?.spec);
-      const adopted = sets.find((rs) => JSON.stringify(rs.spec?.template?.spec) === wanted)!;
-      kube.update<V1ReplicaSet>(`ReplicaSet/checkout/${adopted.metadata?.name}`, (rs) => {
-        const old = rs.metadata!.annotations![REVISION]!;
-        rs.metadata!.annotations = {
-          ...rs.metadata!.annotations,
-          [REVISION]: String(next),
-          'deployment.kubernetes.io/revision-history': old,
-        };
-      });
+      // Without a ReplicaSet of that template (pruned from the history) the controller makes a new one;
+      // the strategy does not look at it again, so none is simulated.
+      const adopted = sets.find((rs) => JSON.stringify(rs.spec?.template?.spec) === wanted);
+      if (adopted)
+        kube.update<V1ReplicaSet>(`ReplicaSet/checkout/${adopted.metadata?.name}`, (rs) => {
+          const old = rs.metadata!.annotations![REVISION]!;
+          rs.metadata!.annotations = {
+            ...rs.metadata!.annotations,
+            [REVISION]: String(next),
+            'deployment.kubernetes.io/revision-history': old,
+          };
+        });
       kube.update<V1Deployment>(REF, (d) => {
         d.metadata!.annotations = { ...d.metadata!.annotations, [REVISION]: String(next) };
         d.status = {
@@ -164,8 +167,11 @@ function playController(stopAt: 'complete' | 'progressing' | 'deadline' = 'compl
 const templates = () =>
   kube.history<V1Deployment>(REF).map((d) => d.spec?.template?.spec?.containers?.[0]?.image);
 
+/** The deployment started while revision 1 (1.4.1) was live; 1.4.2 rolled out during it. */
+const STARTED_AT_1 = { to: { revision: 1 } };
+
 describe('rolling: rollout undo through the API', () => {
-  it('undoes to the previous revision as kubectl does and waits for the rollout to complete', async () => {
+  it('undoes to the revision live at the start as kubectl does and waits for the rollout to complete', async () => {
     playController();
     expect(strategy.describe()).toBe('rolling Deployment checkout/api (rollback: rollout undo)');
     expect(await strategy.current()).toEqual({
@@ -174,7 +180,7 @@ describe('rolling: rollout undo through the API', () => {
       description: `revision 2 (${image('1.4.2')}) of Deployment api: rolled out`,
     });
 
-    const change = await strategy.rollback();
+    const change = await strategy.rollback(undefined, STARTED_AT_1);
 
     expect(change).toMatchObject({
       before: { revision: 2, image: image('1.4.2') },
@@ -235,23 +241,45 @@ describe('rolling: rollout undo through the API', () => {
     seedReplicaSet('api-6e0a', 2, '6.6.6', { owner: 'another-deployment' });
     seedReplicaSet('api-7f9c', 3, '1.4.2', { owner: uid });
     playController();
-    const change = await strategy.rollback();
+    const change = await strategy.rollback(undefined, STARTED_AT_1);
     expect(change.after).toMatchObject({ revision: 4, image: image('1.4.1') });
   });
 
-  it('no previous revision: invalid, nothing written', async () => {
-    kube.reset();
-    uid = seedDeployment(1, '1.4.1');
-    seedReplicaSet('api-5d8f', 1, '1.4.1', { owner: uid });
-    const error = await trafficFailure(strategy.rollback());
-    expect(error).toMatchObject({ code: 'invalid', retryable: false, state: { revision: 1 } });
-    expect(error.message).toBe('no rollout history found for Deployment checkout/api: no revision before 1');
+  it('no record of what was live: invalid, nothing written (never "the previous revision")', async () => {
+    const error = await trafficFailure(strategy.rollback(undefined, { to: {} }));
+    expect(error).toMatchObject({ code: 'invalid', retryable: false, state: { revision: 2 } });
+    expect(error.message).toBe(
+      'no record of the revision of Deployment checkout/api that was live when the deployment started',
+    );
     expect(kube.requests.filter((r) => r.verb === 'patch')).toHaveLength(0);
+  });
+
+  it('live() records the revision and its template; a rollback before anything changed moves nothing', async () => {
+    const live = await strategy.live();
+    expect(live).toMatchObject({ revision: 2, image: image('1.4.2'), template: template('1.4.2') });
+    const change = await strategy.rollback(undefined, { to: live });
+    expect(change).toMatchObject({ attempts: 0, before: { revision: 2 }, after: { revision: 2 } });
+    expect(kube.history(REF)).toHaveLength(1);
+  });
+
+  it('restores the recorded template when its ReplicaSet is gone from the history', async () => {
+    const live = await strategy.live(); // revision 2, 1.4.2
+    kube.update<V1Deployment>(REF, (d) => {
+      d.metadata!.annotations![REVISION] = '3';
+      d.spec!.template = template('2.0.0');
+    });
+    kube.remove(`ReplicaSet/checkout/api-7f9c`);
+    playController();
+    const change = await strategy.rollback(undefined, { to: live });
+    expect(change.attempts).toBe(1);
+    expect(kube.get<V1Deployment>(REF)?.spec?.template).toEqual(template('1.4.2'));
   });
 
   it('a rollout that never completes: timeout carrying the state', async () => {
     // No controller: the new generation is never observed.
-    const error = await trafficFailure(rolling('api', { rolloutTimeoutMs: 150 }).rollback());
+    const error = await trafficFailure(
+      rolling('api', { rolloutTimeoutMs: 150 }).rollback(undefined, STARTED_AT_1),
+    );
     expect(error).toMatchObject({
       code: 'timeout',
       retryable: true,
@@ -265,7 +293,7 @@ describe('rolling: rollout undo through the API', () => {
 
   it("a rollout past its progress deadline: timeout, not retryable, with kubectl's message", async () => {
     playController('deadline');
-    const error = await trafficFailure(strategy.rollback());
+    const error = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
     expect(error).toMatchObject({ code: 'timeout', retryable: false, state: { revision: 3 } });
     expect(error.message).toBe(
       'rolled back to revision 1, but deployment "api" exceeded its progress deadline',
@@ -275,21 +303,21 @@ describe('rolling: rollout undo through the API', () => {
   it('409 then success: re-read, retried, attempts reported', async () => {
     playController();
     kube.conflictNext('deployments');
-    const change = await strategy.rollback();
+    const change = await strategy.rollback(undefined, STARTED_AT_1);
     expect(change.attempts).toBe(2);
     expect(kube.requests.filter((r) => r.verb === 'patch').map((r) => r.status)).toEqual([409, 200]);
   });
 
   it('403: forbidden with the API message, the Deployment unchanged', async () => {
     kube.forbid('patch', 'deployments');
-    const error = await trafficFailure(strategy.rollback());
+    const error = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
     expect(error).toMatchObject({ code: 'forbidden', state: { revision: 2, image: image('1.4.2') } });
     expect(error.message).toContain('cannot patch resource "deployments" in API group "apps"');
     expect(kube.history(REF)).toHaveLength(1);
   });
 
   it('404: not_found naming the Deployment', async () => {
-    const error = await trafficFailure(rolling('api-v2').rollback());
+    const error = await trafficFailure(rolling('api-v2').rollback(undefined, STARTED_AT_1));
     expect(error).toMatchObject({ code: 'not_found', message: 'Deployment checkout/api-v2 not found' });
   });
 
@@ -303,7 +331,7 @@ describe('rolling: rollout undo through the API', () => {
         });
       }, 10);
     });
-    const error = await trafficFailure(strategy.rollback());
+    const error = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
     expect(error).toMatchObject({ code: 'mismatch', state: { image: image('1.4.3') } });
   });
 
@@ -315,7 +343,7 @@ describe('rolling: rollout undo through the API', () => {
     kube.update<V1Deployment>(REF, (d) => {
       d.spec!.paused = true;
     });
-    const paused = await trafficFailure(strategy.rollback());
+    const paused = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
     expect(paused).toMatchObject({ code: 'invalid' });
     expect(paused.message).toContain('is paused');
   });
@@ -328,7 +356,7 @@ describe('rolling: rollout undo through the API', () => {
         setTimeout(() => controller.abort(new Error('shutting down')), 30);
     });
     const error = await trafficFailure(
-      rolling('api', { rolloutTimeoutMs: 5_000 }).rollback(controller.signal),
+      rolling('api', { rolloutTimeoutMs: 5_000 }).rollback(controller.signal, STARTED_AT_1),
     );
     expect(error).toMatchObject({ code: 'aborted', state: { image: image('1.4.1') } });
     expect(error.message).toBe(
