@@ -66,6 +66,10 @@ export function describeCheck(spec: CheckSpec): string {
           return `ready endpoints: service/${spec.service}`;
         case 'exists':
           return `exists: ${spec.kind}/${spec.name}`;
+        case 'image': {
+          const where = spec.deployment ? `deployment/${spec.deployment}` : `pods ${spec.selector}`;
+          return `image ${spec.expect} runs: ${where}${spec.container ? ` (container ${spec.container})` : ''}`;
+        }
         case 'dry-run-apply':
           return `server-side dry run: ${spec.manifests.join(', ')}`;
       }
@@ -87,7 +91,7 @@ export function describeItemSpec(item: Item): string | undefined {
     case 'check':
       return `check · ${describeCheck(item.check)}`;
     case 'signoff':
-      return `sign-off · ${item.signoff.count > 1 ? `${item.signoff.count} people from ` : ''}${item.signoff.role}`;
+      return `sign-off · ${item.signoff.count > 1 ? `${item.signoff.count} people from ` : ''}${item.signoff.role}${item.signoff.waivable_by ? ` (${item.signoff.waivable_by} may waive)` : ''}`;
     case 'traffic':
       return 'weight' in item.traffic
         ? `traffic · shift to ${item.traffic.weight}%`

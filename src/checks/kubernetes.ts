@@ -20,12 +20,13 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
+import { runsImage } from './kubernetes-image.js';
 import type { CheckContext, CheckModule, CheckResult, SpecOf } from './types.js';
 
 /**
  * Kubernetes checks through the official client: pods ready, a Deployment rolled out (kubectl's
- * rollout-status logic), nodes ready, a Service with ready endpoints, an object exists, and manifests
- * accepted by a server-side dry run. One attempt per call; the runner adds retries and the timeout.
+ * rollout-status logic), nodes ready, a Service with ready endpoints, an object exists, the version runs
+ * (./kubernetes-image.ts), and manifests accepted by a server-side dry run. One attempt per call; the runner adds retries and the timeout.
  *
  * Outcomes: what the cluster says about the target is `passed`/`failed` (a missing object, a pod in
  * CrashLoopBackOff, a manifest the server rejects). What stops us from asking is `error`: no permission
@@ -64,6 +65,8 @@ export const kubernetesCheck: CheckModule<'kubernetes'> = async (spec, context) 
         return await endpointsReady(spec, clients, namespace, context.signal);
       case 'exists':
         return await exists(spec, clients, namespace, context.signal);
+      case 'image':
+        return await runsImage(spec, clients, namespace, context.signal);
       case 'dry-run-apply':
         return await dryRunApply(spec, clients, namespace, context);
     }
@@ -579,7 +582,7 @@ function expandLists(document: unknown): KubernetesObject[] {
 // Client plumbing and error wording
 
 /** Per-call options that tie the request to the run's AbortSignal. */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
+export function withSignal(signal: AbortSignal): ConfigurationOptions {
   return { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' };
 }
 
@@ -624,7 +627,7 @@ class ObjectsApi extends KubernetesObjectApi {
   }
 }
 
-function isStatus(error: unknown, code: number): boolean {
+export function isStatus(error: unknown, code: number): boolean {
   return error instanceof ApiException && error.code === code;
 }
 
@@ -695,7 +698,7 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function clip(text: string, max = SUMMARY_MAX): string {
+export function clip(text: string, max = SUMMARY_MAX): string {
   const line = text.replace(/\s*\n\s*/g, ' ').trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
@@ -705,7 +708,7 @@ function clipDetail(text: string | undefined): string | undefined {
 }
 
 /** `prefix` + as many items as fit in a summary, then `, and N more`. */
-function listSummary(prefix: string, items: string[]): string {
+export function listSummary(prefix: string, items: string[]): string {
   const shown: string[] = [];
   for (const [index, item] of items.entries()) {
     const rest = items.length - index - 1;
