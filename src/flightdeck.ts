@@ -4,7 +4,7 @@ import { checkModules as defaultCheckModules } from './checks/index.js';
 import type { CheckModules, RunOptions } from './checks/runner.js';
 import type { Config } from './config/load.js';
 import { FollowUpIndex } from './deployments/follow-up-index.js';
-import { DeploymentService } from './deployments/service.js';
+import { DeploymentService, type LiveStateReader } from './deployments/service.js';
 import { DeploymentStore } from './deployments/store.js';
 import { createPager, type Pager } from './escalations/pager.js';
 import { type KubeClients, lazyKubeClients } from './kube/client.js';
@@ -22,7 +22,7 @@ import { RoleDirectory, type RoleDirectoryOptions } from './roles/directory.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import type { SlackContext } from './slack/context.js';
 import { type PresenterOptions, SlackPresenter } from './slack/presenter.js';
-import type { TrafficOptions } from './traffic/index.js';
+import { createStrategy, type TrafficOptions } from './traffic/index.js';
 
 /**
  * Wires one Flightdeck process from a validated configuration. `main.ts` (the bot, which also runs
@@ -87,7 +87,19 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     timeScale: file.time_scale,
     escalation: file.escalation,
   };
-  const deployments = new DeploymentService(store, catalogue);
+  const kube = options.kube ?? lazyKubeClients();
+  // What is live as a deployment starts is where its rollback returns: read through its traffic strategy.
+  const readLive: LiveStateReader = async (_name, service) => {
+    if (!service.traffic) throw new Error('no traffic strategy');
+    const strategy = createStrategy(
+      service.traffic,
+      await kube(),
+      { namespace: service.namespace },
+      options.traffic,
+    );
+    return strategy.live(AbortSignal.timeout(10_000));
+  };
+  const deployments = new DeploymentService(store, catalogue, Date.now, readLive);
 
   // One Web API client for everything the bot says on its own (posts, updates, role lookups).
   const client = new webApi.WebClient(env.SLACK_BOT_TOKEN, {
@@ -115,7 +127,6 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     : undefined;
   for (const queue of [checks, operations, timers, guards, paging]) if (queue) deployments.subscribe(queue);
   deployments.subscribe(new FollowUpIndex(store, logger));
-  const kube = options.kube ?? lazyKubeClients();
 
   let slack: SlackApp | undefined;
   let port: number | undefined;

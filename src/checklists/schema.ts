@@ -118,6 +118,25 @@ export const kubernetesCheckSchema = z.discriminatedUnion('check', [
   z
     .object({
       type: z.literal('kubernetes'),
+      check: z.literal('image'),
+      /** The Deployment whose pod template must name the image (and be rolled out)… */
+      deployment: z.string().min(1).optional(),
+      /** …or the pods of this label selector, each of which must run it. */
+      selector: z.string().min(1).optional(),
+      /** Which container; default: any container whose image matches (sidecars run other images). */
+      container: z.string().min(1).optional(),
+      /** The tag (or digest, `sha256:…`) the image must have: by default the deployment's version. */
+      expect: z.string().min(1).default('{{version}}'),
+      ...k8sCommon,
+    })
+    .strict()
+    .refine(
+      (spec) => (spec.deployment === undefined) !== (spec.selector === undefined),
+      'name either `deployment` or `selector` (one of them)',
+    ),
+  z
+    .object({
+      type: z.literal('kubernetes'),
       check: z.literal('dry-run-apply'),
       /** Manifest files or directories, relative to the service's `manifests_dir`. */
       manifests: z.array(z.string().min(1)).min(1),
@@ -172,10 +191,16 @@ export const checkSpecSchema = z.union([
 ]);
 export type CheckSpec = z.infer<typeof checkSpecSchema>;
 
+/** `owner: anyone` opens an item to everyone in the channel; it is never the default. */
+export const ANYONE = 'anyone';
+
 const itemBase = {
   id: idSchema,
   title: titleSchema,
-  /** Only members of this role may resolve the item (others get an ephemeral denial). */
+  /**
+   * Only members of this role may resolve the item (others get a private denial). Without it the item
+   * belongs to the service's deployers (the requester included); `anyone` opens it to everyone.
+   */
   owner: roleNameSchema.optional(),
   required: z.boolean().default(true),
   /** Prose from the runbook, shown on demand. */
@@ -191,7 +216,17 @@ export const itemSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('signoff'),
       ...itemBase,
-      signoff: z.object({ role: roleNameSchema, count: z.number().int().min(1).max(10).default(1) }).strict(),
+      signoff: z
+        .object({
+          role: roleNameSchema,
+          count: z.number().int().min(1).max(10).default(1),
+          /**
+           * A role that may waive the sign-off (with a reason) instead of it being signed. Without it a
+           * sign-off cannot be skipped or marked n/a at all. A waiver is never counted as a signature.
+           */
+          waivable_by: roleNameSchema.optional(),
+        })
+        .strict(),
     })
     .strict(),
   z
@@ -300,6 +335,12 @@ export const checklistSchema = z
         evaluate_every: durationSchema.default(30_000),
         /** Walked in the thread after a rollback. */
         phases: z.array(phaseSchema).default([]),
+        /**
+         * New code still takes all traffic after the last phase completes: the triggers keep watching this
+         * long after completion (scaled by `time_scale`, like the watch windows), and one that fires then
+         * rolls back as during the flow.
+         */
+        watch_after_completion: durationSchema.default(30 * 60_000),
       })
       .strict()
       .optional(),

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { loadChecklists } from '../checklists/loader.js';
 import type { Checklist } from '../checklists/schema.js';
-import { allPhases } from '../checklists/schema.js';
+import { ANYONE, allPhases } from '../checklists/schema.js';
 import { fillTemplates, MissingTemplateValues } from '../checklists/templating.js';
 import { templateValues } from '../deployments/service.js';
 import { lineOf, type Problem, problemsFromZod } from '../shared/problems.js';
@@ -179,7 +179,7 @@ function crossCheck(
       }
     });
     service.deployers.forEach((role, index) => {
-      if (!roles.has(role))
+      if (role !== ANYONE && !roles.has(role))
         problems.push(at(['services', name, 'deployers', index], `no role "${role}" under roles:`));
     });
   }
@@ -214,14 +214,21 @@ export function checklistRoleProblems(
         section === 'rollback' ? `rollback.phases[${index.rollback}]` : `${section}[${index[section]}]`;
       index[section]++;
       phase.items.forEach((item, itemIndex) => {
-        const role = item.kind === 'signoff' ? item.signoff.role : item.owner;
-        const field = item.kind === 'signoff' ? 'signoff.role' : 'owner';
-        if (role && !roles.has(role)) {
-          problems.push({
-            source,
-            path: `${phasePath}.items[${itemIndex}].${field}`,
-            message: `role "${role}" is not defined under roles: in ${configPath}`,
-          });
+        const named: Array<[string | undefined, string]> =
+          item.kind === 'signoff'
+            ? [
+                [item.signoff.role, 'signoff.role'],
+                [item.signoff.waivable_by, 'signoff.waivable_by'],
+              ]
+            : [[item.owner, 'owner']];
+        for (const [role, field] of named) {
+          if (role && role !== ANYONE && !roles.has(role)) {
+            problems.push({
+              source,
+              path: `${phasePath}.items[${itemIndex}].${field}`,
+              message: `role "${role}" is not defined under roles: in ${configPath}`,
+            });
+          }
         }
       });
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { escalationPolicySchema, idSchema, roleNameSchema } from '../checklists/schema.js';
+import { ANYONE, escalationPolicySchema, idSchema, roleNameSchema } from '../checklists/schema.js';
 import { trafficConfigSchema } from '../traffic/config.js';
 
 /**
@@ -19,6 +19,8 @@ export const roleSchema = z
   .strict()
   .refine((role) => role.users.length + role.groups.length > 0, 'a role needs at least one user or group');
 export type RoleConfig = z.infer<typeof roleSchema>;
+
+const NAME_DEPLOYERS = `name the roles that may deploy this service (e.g. [deployer]), or [${ANYONE}] to let everyone`;
 
 export const serviceSchema = z
   .object({
@@ -41,8 +43,15 @@ export const serviceSchema = z
     manifests_dir: z.string().min(1).optional(),
     /** Free-form values available as {{vars.<name>}}. */
     vars: z.record(z.string(), z.string()).default({}),
-    /** Roles allowed to start, pause, abort, shift traffic and roll back. Empty: anyone in the channel. */
-    deployers: z.array(roleNameSchema).default([]),
+    /**
+     * Roles allowed to start, pause, abort, shift traffic and roll back (the requester of a deployment may
+     * too), and who own items without an `owner`. Required: `[anyone]` opens it to everyone, explicitly.
+     */
+    deployers: z
+      .array(roleNameSchema, {
+        error: (issue) => (issue.input === undefined ? NAME_DEPLOYERS : undefined),
+      })
+      .min(1, NAME_DEPLOYERS),
     /** How traffic moves and rolls back (blue-green, canary, rolling). Without it those steps are manual. */
     traffic: trafficConfigSchema.optional(),
   })
@@ -92,7 +101,13 @@ export const fileConfigSchema = z
     }),
     /** Where escalation levels with `page: true` send pages. */
     paging: pagingSchema.optional(),
-    roles: z.record(roleNameSchema, roleSchema).default({}),
+    roles: z
+      .record(roleNameSchema, roleSchema)
+      .default({})
+      .refine(
+        (roles) => !(ANYONE in roles),
+        `"${ANYONE}" is reserved: it means everyone (owner: ${ANYONE}, deployers: [${ANYONE}])`,
+      ),
   })
   .strict();
 export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -12,13 +12,17 @@ import {
   waitElapsed,
 } from './engine/lifecycle.js';
 import {
+  endWatch,
+  overrideGuard,
   recordGuardCleared,
   recordGuardFired,
   recordRollback,
   recordTraffic,
   requestRollback,
   requestTraffic,
+  supersede,
 } from './engine/operations.js';
+import { authorize } from './engine/permissions.js';
 import { isFollowUp } from './engine/phases.js';
 import { findItem, reject } from './engine/rules.js';
 import { withdrawSignoff } from './engine/signoffs.js';
@@ -28,12 +32,21 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
 /**
  * The deployment engine: a pure function from (checklist, state, command) to a new state and the events
  * that say what happened. It never touches Redis, Slack or the clock; callers pass `at` in commands.
- * Authorisation lives here too (owner roles, who may abort) so every entry point enforces the same rules;
- * callers pass the actor's roles, already resolved. The transitions live in ./engine/, one file a topic.
+ * Authorisation is decided here too, before any transition (./engine/permissions.ts: one rule per
+ * action), so every entry point enforces the same rules; callers pass the actor's roles, already
+ * resolved. The transitions live in ./engine/, one file a topic.
  */
 
 export { startDeployment } from './engine/lifecycle.js';
-export { blockedBy, findItem, maySteer, ownerRole } from './engine/rules.js';
+export {
+  authorize,
+  deployersPhrase,
+  isDeployer,
+  ownersPhrase,
+  type Refusal,
+  type Who,
+} from './engine/permissions.js';
+export { blockedBy, findItem, ownerRole } from './engine/rules.js';
 export type {
   Command,
   Decision,
@@ -44,6 +57,8 @@ export type {
 } from './engine/types.js';
 
 export function decide(checklist: Checklist, current: Deployment, command: Command): Decision {
+  const refusal = authorize(checklist, current, command);
+  if (refusal) return reject(refusal.code, refusal.message);
   const decision = transition(checklist, current, command);
   if (!decision.ok) return decision;
   // Whatever changed, the escalations follow: new waits start a chain, answered ones end theirs.
@@ -62,8 +77,9 @@ function transition(checklist: Checklist, current: Deployment, command: Command)
   const afterPromotion =
     (current.status === 'completed' && allowedAfterCompletion(checklist, current, command)) ||
     (current.status === 'rolled_back' && allowedAfterRollback(checklist, current, command));
-  // The retrospective comes after the end, whatever the end was.
+  // The retrospective comes after the end, whatever the end was; so may a later deployment.
   if (command.type === 'record-retrospective') return recordRetrospective(current, command);
+  if (command.type === 'supersede') return supersede(current, command);
   if (isTerminal(current) && !afterPromotion) {
     return reject('not_active', `This deployment is already ${current.status.replace('_', ' ')}.`);
   }
@@ -112,6 +128,10 @@ function transition(checklist: Checklist, current: Deployment, command: Command)
       return recordGuardFired(current, command);
     case 'guard-cleared':
       return recordGuardCleared(current, command);
+    case 'override-guard':
+      return overrideGuard(current, command);
+    case 'end-watch':
+      return endWatch(current, command);
   }
 }
 
@@ -119,6 +139,10 @@ const AFTER_COMPLETION: ReadonlySet<Command['type']> = new Set([
   'request-rollback',
   'rollback-result',
   'open-follow-up',
+  // New code takes all traffic: the rollback triggers keep watching for `watch_after_completion`.
+  'guard-fired',
+  'guard-cleared',
+  'end-watch',
   // What waits in an open follow-up phase escalates too (chains of other causes ended at completion).
   'escalate',
   'acknowledge-escalation',

@@ -44,6 +44,8 @@ export interface ItemState {
   overridden?: boolean;
   /** Sign-offs: who signed and when (the item is done once enough distinct people have). */
   signatures?: Array<{ by: Actor; at: number }>;
+  /** Sign-offs: skipped or n/a by the checklist's `waivable_by` role — a waiver, never a signature. */
+  waived?: boolean;
 }
 
 export interface PhaseState {
@@ -62,7 +64,10 @@ export interface Deployment {
   checklistId: string;
   channel: string;
   requestedBy: Actor;
-  /** Roles that may steer this deployment (abort, pause); empty: anyone. Fixed when it starts. */
+  /**
+   * Roles that may steer this deployment (traffic, rollback, pause, abort) besides the requester; `anyone`
+   * only when flightdeck.yaml says so. Fixed when it starts.
+   */
   deployers: string[];
   status: DeploymentStatus;
   createdAt: number;
@@ -78,6 +83,18 @@ export interface Deployment {
   /** The traffic or rollback operation in flight (one at a time). */
   operation?: Operation;
   traffic?: TrafficRecord;
+  /**
+   * What was live when the deployment started, read from the cluster (blue-green: the live slot; canary:
+   * the weight; rolling: the revision and its pod template). A rollback returns here and nowhere else.
+   * Absent for services without a traffic strategy (their rollback is the team's, by hand).
+   */
+  liveAtStart?: TrafficState;
+  /** A later deployment of the same service and environment started: this one can no longer be rolled back. */
+  supersededBy?: { id: string; version: string; at: number };
+  /** After completion the rollback triggers keep watching until then (`rollback.watch_after_completion`). */
+  watchUntil?: number;
+  /** A fired trigger (without automatic rollback) holds the next traffic shift until overridden here. */
+  guardOverrides?: Record<string, { firedAt: number; by: Actor; at: number; reason: string }>;
   rollback?: RollbackRecord;
   /** Rollback triggers are evaluated from this moment: new code takes traffic. */
   guardsArmedAt?: number;
@@ -108,6 +125,8 @@ export interface TrafficState {
   slot?: 'blue' | 'green';
   revision?: number;
   image?: string;
+  /** Rolling: the Deployment's pod template, so a rollback restores it even when its ReplicaSet is gone. */
+  template?: Record<string, unknown>;
   /** One line for Slack, e.g. "canary 5% (stable 95%) via HTTPRoute checkout". */
   description: string;
 }
@@ -118,6 +137,8 @@ export interface Operation {
   requestedBy: Actor;
   requestedAt: number;
   target?: TrafficTarget;
+  /** A rollback: the state to return to (what was live when the deployment started). */
+  to?: TrafficState;
   /** The checklist item this shift performs, if it came from one. */
   itemId?: string;
 }
@@ -149,6 +170,10 @@ export interface RollbackRecord {
   durationMs?: number;
   before?: TrafficState;
   after?: TrafficState;
+  /** False when the cluster already showed what was live at the start: the rollback wrote nothing. */
+  moved?: boolean;
+  /** Asked again after a failed attempt (which may have changed the cluster). */
+  retried?: boolean;
   /** The last attempt failed: what went wrong and what the cluster showed. */
   error?: string;
   errorState?: TrafficState;
@@ -186,6 +211,7 @@ export function copyForChange(deployment: Deployment): Deployment {
       : {}),
     ...(deployment.rollback ? { rollback: { ...deployment.rollback } } : {}),
     ...(deployment.firedGuards ? { firedGuards: { ...deployment.firedGuards } } : {}),
+    ...(deployment.guardOverrides ? { guardOverrides: { ...deployment.guardOverrides } } : {}),
     ...(deployment.escalations ? { escalations: { ...deployment.escalations } } : {}),
   };
 }

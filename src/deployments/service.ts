@@ -2,9 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { Checklist, EscalationPolicy } from '../checklists/schema.js';
 import { fillTemplates, MissingTemplateValues, type TemplateValues } from '../checklists/templating.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { type Command, type Decision, type DeploymentEvent, decide, startDeployment } from './engine.js';
-import type { Actor, Deployment } from './model.js';
-import type { DeploymentStore } from './store.js';
+import {
+  authorize,
+  type Command,
+  type Decision,
+  type DeploymentEvent,
+  decide,
+  type RejectionCode,
+  startDeployment,
+} from './engine.js';
+import type { Actor, Deployment, TrafficState } from './model.js';
+import type { DeploymentStore, LoadedDeployment } from './store.js';
 
 /**
  * The one way deployments change: load, decide with the pure engine, compare-and-set in Redis, then tell
@@ -36,13 +44,25 @@ export type StartError =
   | { code: 'unknown_service'; message: string }
   | { code: 'unknown_checklist'; message: string }
   | { code: 'missing_values'; message: string }
+  | { code: 'live_unknown'; message: string }
   | { code: 'locked'; message: string; activeId: string };
+
+/**
+ * Reads what is live on the cluster for a service with a traffic strategy (the slot, the weight, or the
+ * revision and pod template), so a rollback can return there and nowhere else. Throws when it cannot.
+ */
+export type LiveStateReader = (service: string, config: ServiceConfig) => Promise<TrafficState>;
 
 export type StartResult =
   | { ok: true; deployment: Deployment; checklist: Checklist }
   | ({ ok: false } & StartError);
 
-export type ExecuteResult = Decision | { ok: false; code: 'not_found' | 'contention'; message: string };
+export type ExecuteResult =
+  | Decision
+  | { ok: false; code: 'not_found' | 'contention' | 'locked'; message: string };
+
+/** Refusals that are about who asked, not about the state: each is written to the audit stream. */
+const AUDITED_REFUSALS: ReadonlySet<RejectionCode> = new Set(['forbidden', 'four_eyes', 'not_waivable']);
 
 interface Pending {
   command: Command | ((state: Deployment) => Command);
@@ -79,6 +99,8 @@ export class DeploymentService {
     private readonly store: DeploymentStore,
     private readonly catalogue: Catalogue,
     private readonly now: () => number = Date.now,
+    /** Services with a traffic strategy: what is live as a deployment starts. */
+    private readonly readLive?: LiveStateReader,
   ) {}
 
   subscribe(listener: ChangeListener): void {
@@ -127,6 +149,19 @@ export class DeploymentService {
         message: `Checklist "${checklist.id}" needs ${error.names.map((n) => `{{${n}}}`).join(', ')}, which service "${request.service}" does not define in flightdeck.yaml.`,
       };
     }
+    // What is live now is where any rollback of this deployment returns: without it, nothing starts.
+    let liveAtStart: TrafficState | undefined;
+    if (service.traffic && this.readLive) {
+      try {
+        liveAtStart = await this.readLive(request.service, service);
+      } catch (error) {
+        return {
+          ok: false,
+          code: 'live_unknown',
+          message: `Could not read what is live for ${request.service} (${(error as Error).message}), so nothing was started: a rollback must know where to return. Try again once the cluster answers.`,
+        };
+      }
+    }
     const { state, events } = startDeployment(filled, {
       id: newDeploymentId(),
       service: request.service,
@@ -138,6 +173,7 @@ export class DeploymentService {
       ...(service.traffic ? { trafficStrategy: service.traffic.strategy } : {}),
       escalationLevels: (checklist.escalation ?? this.catalogue.escalation)?.levels ?? [],
       timeScale: this.catalogue.timeScale ?? 1,
+      ...(liveAtStart ? { liveAtStart } : {}),
       at: this.now(),
     });
     const created = await this.store.create(state, checklist, values, events);
@@ -150,7 +186,41 @@ export class DeploymentService {
       };
     }
     this.publish({ deployment: state, checklist: filled, events });
+    await this.supersedePrevious(state);
     return { ok: true, deployment: state, checklist: filled };
+  }
+
+  /**
+   * The deployment before this one of the service can no longer be rolled back (its card loses the button).
+   * The store refuses such a rollback by itself (the lock and the history are checked in the same write);
+   * this says so on the older deployment too.
+   */
+  private async supersedePrevious(started: Deployment): Promise<void> {
+    const [, previous] = await this.store.history(started.service, 2);
+    if (!previous) return;
+    await this.execute(previous, {
+      type: 'supersede',
+      by: started.id,
+      version: started.version,
+      at: started.createdAt,
+    }).catch(() => undefined);
+  }
+
+  /**
+   * Whether `command` would be allowed, asked before a dialog opens (so nobody types a reason only to be
+   * refused): the same rule the engine applies when it is carried out. A refusal is audited.
+   */
+  async permitted(
+    id: string,
+    command: Command,
+  ): Promise<{ ok: true; loaded: LoadedDeployment } | { ok: false; message: string }> {
+    const loaded = await this.store.load(id);
+    if (!loaded) return { ok: false, message: `No deployment "${id}".` };
+    const refusal = authorize(loaded.checklist, loaded.state, command);
+    if (!refusal) return { ok: true, loaded };
+    const event = refusalEvent(command, refusal.code, refusal.message, this.now());
+    if (event) await this.store.appendAudit(id, [event]);
+    return { ok: false, message: refusal.message };
   }
 
   /**
@@ -193,6 +263,9 @@ export class DeploymentService {
       // confirmed by a load (which sends no state when the revision is unchanged) before anyone is told.
       let loaded = this.store.cached(id);
       let confirmed = false;
+      // Set when the commit found the service's lock taken (or a later deployment): rollbacks in this
+      // batch are refused with it, the rest are decided again.
+      let lockRefusal: { code: 'locked' | 'superseded'; message: string } | undefined;
       for (let attempt = 0; attempt < DeploymentService.MAX_ATTEMPTS; attempt++) {
         if (!loaded) {
           loaded = await this.store.load(id);
@@ -205,16 +278,22 @@ export class DeploymentService {
         }
         let state = loaded.state;
         const changes: Change[] = [];
+        const refusals: DeploymentEvent[] = [];
         const outcomes: Array<{ ok: true; result: ExecuteResult } | { ok: false; error: unknown }> = [];
-        for (const { command } of batch) {
+        for (const { command: asked } of batch) {
           try {
-            const decision = decide(
-              loaded.checklist,
-              state,
-              typeof command === 'function' ? command(state) : command,
-            );
+            const command = typeof asked === 'function' ? asked(state) : asked;
+            if (lockRefusal && command.type === 'request-rollback') {
+              outcomes.push({ ok: true, result: { ok: false, ...lockRefusal } });
+              continue;
+            }
+            const decision = decide(loaded.checklist, state, command);
             outcomes.push({ ok: true, result: decision });
-            if (!decision.ok) continue;
+            if (!decision.ok) {
+              const refused = refusalEvent(command, decision.code, decision.message, this.now());
+              if (refused) refusals.push(refused);
+              continue;
+            }
             state = decision.state;
             changes.push({
               deployment: decision.state,
@@ -233,17 +312,26 @@ export class DeploymentService {
             else pending.reject(outcome?.error);
           });
         if (changes.length === 0) {
-          if (confirmed) return settle();
-          const fresh = await this.store.load(id);
-          confirmed = true;
-          if (fresh?.rev === loaded.rev) return settle();
-          loaded = fresh; // it had moved on: decide again on what Redis holds
-          continue;
+          if (!confirmed) {
+            const fresh = await this.store.load(id);
+            confirmed = true;
+            if (fresh?.rev !== loaded.rev) {
+              loaded = fresh; // it had moved on: decide again on what Redis holds
+              continue;
+            }
+          }
+          if (refusals.length > 0) await this.store.appendAudit(id, refusals);
+          return settle();
         }
-        const events = changes.flatMap((change) => change.events);
-        if (await this.store.commit(state, loaded.rev, events)) {
+        const events = [...changes.flatMap((change) => change.events), ...refusals];
+        const committed = await this.store.commit(state, loaded.rev, events);
+        if (committed === 'ok') {
           for (const change of changes) this.publish(change);
           return settle();
+        }
+        if (committed === 'locked' || committed === 'superseded') {
+          lockRefusal = await this.lockRefusal(state, committed);
+          continue; // the same state, without the rollback
         }
         loaded = undefined;
         // Another replica wrote first (or the cached state was behind): decide again on fresh state, after
@@ -261,6 +349,24 @@ export class DeploymentService {
       // Redis failed (load or commit): nothing of this batch was written.
       for (const pending of batch) pending.reject(error);
     }
+  }
+
+  /** Why a completed deployment cannot take its service's lock to roll back. */
+  private async lockRefusal(
+    state: Deployment,
+    why: 'locked' | 'superseded',
+  ): Promise<{ code: 'locked' | 'superseded'; message: string }> {
+    if (why === 'superseded')
+      return {
+        code: 'superseded',
+        message: `A later deployment of ${state.service} has started, so ${state.version} is no longer what runs: roll back from the current deployment's thread.`,
+      };
+    const holder = await this.store.activeFor(state.service, state.environment);
+    const active = holder ? (await this.store.load(holder))?.state : undefined;
+    return {
+      code: 'locked',
+      message: `${state.service} ${active?.version ?? ''} (\`${holder ?? '?'}\`) is being deployed now; rolling back ${state.version} underneath it is refused. Finish or abort it first, or roll back from its thread.`,
+    };
   }
 
   load(id: string) {
@@ -281,6 +387,34 @@ export class DeploymentService {
   private publish(change: Change): void {
     for (const listener of this.listeners) listener.onChange(change);
   }
+}
+
+/** The audit entry for a refusal that is about who asked (others are not worth an entry). */
+export function refusalEvent(
+  command: Command,
+  code: RejectionCode,
+  reason: string,
+  at: number,
+): DeploymentEvent | undefined {
+  if (!AUDITED_REFUSALS.has(code) || !('actor' in command)) return undefined;
+  const action = command.type === 'resolve-item' ? `resolve-item ${command.resolution}` : command.type;
+  const target =
+    'itemId' in command && command.itemId
+      ? command.itemId
+      : 'key' in command
+        ? command.key
+        : 'triggerId' in command
+          ? command.triggerId
+          : undefined;
+  return {
+    type: 'access.refused',
+    at,
+    actor: command.actor,
+    action,
+    ...(target ? { target } : {}),
+    code,
+    reason,
+  };
 }
 
 /** The values `{{…}}` placeholders are filled with: the deployment's own plus the catalogue entry's. */

@@ -5,7 +5,7 @@ import { fillTemplates, type TemplateValues } from '../checklists/templating.js'
 import type { CheckRun } from '../checks/types.js';
 import { decodeAuditEvent, encodeAuditEvent } from './audit-codec.js';
 import type { DeploymentEvent } from './engine.js';
-import { type Deployment, isTerminal } from './model.js';
+import { type Deployment, isRollingBack, isTerminal } from './model.js';
 
 /**
  * Deployments in Redis. Every write is one Lua script, so a transition (state, revision, audit events,
@@ -18,8 +18,10 @@ import { type Deployment, isTerminal } from './model.js';
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
- *   lock:<service>:<env> the active deployment's id; one active deployment per service+environment
- *   active               set of active deployment ids
+ *   lock:<service>:<env> the active deployment's id; one active deployment per service+environment (a
+ *                        completed one rolling back holds it too)
+ *   active               set of active deployment ids (and of completed ones rolling back)
+ *   watching             sorted set of completed deployment ids whose rollback triggers still watch, by until
  *   history:<service>    sorted set of deployment ids by start time, trimmed to the newest `historyKept`
  *   followups            sorted set of "<deployment>|<phase>" follow-ups not yet open, by due time
  */
@@ -42,11 +44,25 @@ redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[7]) + 1))
 return {1, ARGV[1]}
 `;
 
+/**
+ * ARGV[3] says what the new state does with the service's lock: `release` (it ended), `hold` (active, or
+ * a completed deployment rolling back: the lock is taken if it is free, refused with -1 when another
+ * deployment holds it and with -2 when a later deployment of the service exists), or `keep`.
+ */
 const COMMIT_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+if ARGV[3] == 'hold' then
+  local holder = redis.call('GET', KEYS[3])
+  if holder and holder ~= ARGV[4] then return -1 end
+  if not holder then
+    if redis.call('ZREVRANGE', KEYS[6], 0, 0)[1] ~= ARGV[4] then return -2 end
+    redis.call('SET', KEYS[3], ARGV[4])
+    redis.call('SADD', KEYS[4], ARGV[4])
+  end
+end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
-local i = 6
+local i = 7
 for j = 1, tonumber(ARGV[5]) do
   if redis.call('HGET', KEYS[5], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[5], ARGV[i]) end
   i = i + 2
@@ -56,9 +72,14 @@ while i <= #ARGV do
   redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + n))
   i = i + n + 1
 end
-if ARGV[3] == '1' then
+if ARGV[3] == 'release' then
   if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
   redis.call('SREM', KEYS[4], ARGV[4])
+end
+if ARGV[6] == '' then
+  redis.call('ZREM', KEYS[7], ARGV[4])
+else
+  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[4])
 end
 return 1
 `;
@@ -84,6 +105,9 @@ export interface AuditEntry {
 }
 
 type CreateResult = { ok: true } | { ok: false; activeId: string };
+
+/** `stale`: someone wrote since (decide again); `locked`: another deployment holds the service's lock. */
+export type CommitResult = 'ok' | 'stale' | 'locked' | 'superseded';
 
 interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
@@ -121,7 +145,7 @@ export class DeploymentStore {
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
-      redis.defineCommand('fdCommit', { numberOfKeys: 5, lua: COMMIT_SCRIPT });
+      redis.defineCommand('fdCommit', { numberOfKeys: 7, lua: COMMIT_SCRIPT });
       redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
     }
   }
@@ -230,28 +254,52 @@ export class DeploymentStore {
     return checklist;
   }
 
-  /** Writes a transition if nobody else wrote since `expectedRev`; false means reload and decide again. */
-  async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<boolean> {
+  /**
+   * Writes a transition if nobody else wrote since `expectedRev` (`stale` means reload and decide again),
+   * holding or releasing the service's lock as the new state needs it.
+   */
+  async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<CommitResult> {
     // A run with a verdict is no longer running: its started mark goes in the same write.
     const finished = events.flatMap((event) =>
       event.type === 'check.completed' ? [event.itemId, String(event.run)] : [],
     );
+    const lock = isRollingBack(state) || !isTerminal(state) ? 'hold' : 'release';
     const written = await this.redis.fdCommit(
       this.key('dep', state.id),
       this.key('dep', state.id, 'audit'),
       this.lockKey(state.service, state.environment),
       this.key('active'),
       this.key('dep', state.id, 'started'),
+      this.key('history', state.service),
+      this.key('watching'),
       String(expectedRev),
       JSON.stringify(state),
-      isTerminal(state) ? '1' : '0',
+      lock,
       state.id,
       finished.length / 2,
+      state.status === 'completed' && state.watchUntil !== undefined ? String(state.watchUntil) : '',
       ...finished,
       ...auditArgs(events),
     );
     if (written === 1) this.remember(state.id, expectedRev + 1, state);
-    return written === 1;
+    return written === 1 ? 'ok' : written === -1 ? 'locked' : written === -2 ? 'superseded' : 'stale';
+  }
+
+  /** Audit entries that change nothing (a refused attempt): appended without touching the state. */
+  async appendAudit(id: string, events: DeploymentEvent[]): Promise<void> {
+    const key = this.key('dep', id, 'audit');
+    const pipeline = this.redis.pipeline();
+    for (const event of events) pipeline.xadd(key, '*', ...encodeAuditEvent(event));
+    await pipeline.exec();
+  }
+
+  /** Completed deployments whose rollback triggers still watch, and until when. */
+  async watching(): Promise<Array<{ id: string; until: number }>> {
+    const raw = await this.redis.zrange(this.key('watching'), '0', '-1', 'WITHSCORES');
+    const watched: Array<{ id: string; until: number }> = [];
+    for (let index = 0; index + 1 < raw.length; index += 2)
+      watched.push({ id: raw[index] as string, until: Number(raw[index + 1]) });
+    return watched;
   }
 
   async audit(id: string): Promise<AuditEntry[]> {

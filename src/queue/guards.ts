@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckContext } from '../checks/types.js';
-import { BOT_ACTOR, isRollingBack, isTerminal } from '../deployments/model.js';
+import { BOT_ACTOR, type Deployment, isRollingBack, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
 import { evaluateTrigger } from '../guards/evaluate.js';
@@ -11,9 +11,10 @@ import { serializeError } from '../observability/logger.js';
 /**
  * Rollback triggers, evaluated on a schedule while new code takes traffic: one BullMQ job scheduler per
  * deployment (its id names the deployment, so however many bots and workers run, each evaluation happens
- * once), started when the guards are armed and removed when the deployment ends. A trigger that holds
- * for its whole window rolls back (`auto: true`, through the engine, which accepts one rollback) or is
- * reported once with a Roll back now button.
+ * once), started when the guards are armed and removed when nothing new takes traffic any more: rolled
+ * back, aborted, superseded by a later deployment, or completed and past `watch_after_completion`. A
+ * trigger that holds for its whole window rolls back (`auto: true`, through the engine, which accepts one
+ * rollback, after completion too) or is reported once with a Roll back now button.
  */
 
 export const GUARDS_QUEUE = 'guards';
@@ -48,7 +49,8 @@ export class GuardQueue implements ChangeListener {
         void this.start(deployment.id, checklist.rollback?.evaluate_every ?? 30_000);
       }
     }
-    if (isTerminal(deployment) && deployment.guardsArmedAt !== undefined) void this.stop(deployment.id);
+    if (deployment.guardsArmedAt !== undefined && !stillWatched(deployment, Date.now()))
+      void this.stop(deployment.id);
   }
 
   async start(deploymentId: string, everyMs: number): Promise<void> {
@@ -69,12 +71,15 @@ export class GuardQueue implements ChangeListener {
     });
   }
 
-  /** After a restart: armed deployments have their schedule (upsert is idempotent). */
+  /** After a restart: armed deployments, and completed ones still watched, have their schedule. */
   async reconcile(store: DeploymentStore): Promise<void> {
-    for (const id of await store.activeIds()) {
+    const now = Date.now();
+    const watched = (await store.watching()).filter((entry) => entry.until > now).map((entry) => entry.id);
+    for (const id of new Set([...(await store.activeIds()), ...watched])) {
       const loaded = await store.load(id);
       if (
         loaded?.state.guardsArmedAt !== undefined &&
+        stillWatched(loaded.state, now) &&
         (loaded.checklist.rollback?.triggers.length ?? 0) > 0
       ) {
         await this.start(id, loaded.checklist.rollback?.evaluate_every ?? 30_000);
@@ -99,6 +104,20 @@ export interface GuardWorkerOptions {
   timeoutMs?: number;
 }
 
+/**
+ * New code takes traffic: an open deployment, or a completed one within its watch after completion (and
+ * not superseded by a later deployment, whose own triggers watch now).
+ */
+export function stillWatched(deployment: Deployment, now: number): boolean {
+  if (!isTerminal(deployment)) return true;
+  return (
+    deployment.status === 'completed' &&
+    deployment.supersededBy === undefined &&
+    deployment.watchUntil !== undefined &&
+    now < deployment.watchUntil
+  );
+}
+
 export class GuardWorker {
   readonly worker: Worker<GuardJob>;
 
@@ -117,8 +136,11 @@ export class GuardWorker {
     const { store, deployments, catalogue, logger } = this.options;
     const { deploymentId } = job.data;
     const loaded = await store.load(deploymentId);
-    if (!loaded || isTerminal(loaded.state)) {
+    if (!loaded || !stillWatched(loaded.state, Date.now())) {
       await this.options.queue.stop(deploymentId);
+      // A completed deployment's watch ran out: say so (its card stops saying the triggers watch).
+      if (loaded?.state.watchUntil !== undefined && !loaded.state.supersededBy)
+        await deployments.execute(deploymentId, { type: 'end-watch', at: Date.now() });
       return;
     }
     const { state, checklist } = loaded;

@@ -160,10 +160,16 @@ export class OperationWorker {
         const change = await strategy.shift(target, signal);
         return { ok: true, ...change };
       }
-      // Back to where this deployment found the service (recorded before its first shift); the key makes
-      // a retry of this deployment's rollback finish the same rollback rather than undo it.
-      const to = state.traffic?.initial;
-      const change = await strategy.rollback(signal, { ...(to ? { to } : {}), key: state.id });
+      // Back to what was live when this deployment started, as the engine recorded it; the key makes a
+      // retry of this deployment's rollback finish the same rollback rather than undo it.
+      const to = state.operation?.to;
+      if (!to)
+        return {
+          ok: false,
+          code: 'invalid',
+          message: `no record of what was live when ${state.service} ${state.version} started: roll back by hand`,
+        };
+      const change = await strategy.rollback(signal, { to, key: state.id });
       return { ok: true, ...change };
     } catch (error) {
       if (error instanceof TrafficError) {

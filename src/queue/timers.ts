@@ -20,8 +20,15 @@ export type TimerJob =
   | { kind: 'wait'; deploymentId: string; itemId: string; run: number }
   /** A follow-up phase is due. */
   | { kind: 'follow-up'; deploymentId: string; phaseId: string }
-  /** An escalation level is due. */
-  | { kind: 'escalate'; deploymentId: string; key: string; chain: number; level: number };
+  /** An escalation level is due, counted from the chain's start (`startedAt`, moved on by a pause). */
+  | {
+      kind: 'escalate';
+      deploymentId: string;
+      key: string;
+      chain: number;
+      level: number;
+      startedAt?: number;
+    };
 
 function timerJobId(job: TimerJob): string {
   switch (job.kind) {
@@ -30,13 +37,23 @@ function timerJobId(job: TimerJob): string {
     case 'follow-up':
       return `${job.deploymentId}.follow-up.${job.phaseId}`;
     case 'escalate':
-      return escalationJobId(job.deploymentId, job.key, job.chain, job.level);
+      return escalationJobId(job.deploymentId, job.key, job.chain, job.level, job.startedAt);
   }
 }
 
-/** Cause keys have ':' (`phase:<id>`), which BullMQ job ids may not contain. */
-export function escalationJobId(deploymentId: string, key: string, chain: number, level: number): string {
-  return `${deploymentId}.escalate.${key.replaceAll(':', '~')}.${chain}.${level}`;
+/**
+ * Cause keys have ':' (`phase:<id>`), which BullMQ job ids may not contain. The chain's start is part of
+ * the id: after a pause moves it on, the level gets a new timer instead of the one already spent.
+ */
+export function escalationJobId(
+  deploymentId: string,
+  key: string,
+  chain: number,
+  level: number,
+  startedAt?: number,
+): string {
+  const from = startedAt === undefined ? '' : `.${startedAt}`;
+  return `${deploymentId}.escalate.${key.replaceAll(':', '~')}.${chain}.${level}${from}`;
 }
 
 /** The timer a running chain needs next (the level after the one it is at), if it still climbs. */
@@ -46,6 +63,8 @@ export function nextEscalationTimer(
 ): { job: TimerJob; at: number } | undefined {
   const escalation = deployment.escalations?.[key];
   if (!escalation || escalation.resolvedAt !== undefined || escalation.acknowledgedBy) return undefined;
+  // Held while paused: resume sets it again.
+  if (deployment.status === 'paused') return undefined;
   const next = deployment.escalationLevels?.[escalation.level];
   if (!next) return undefined;
   return {
@@ -55,6 +74,7 @@ export function nextEscalationTimer(
       key,
       chain: escalation.chain,
       level: escalation.level + 1,
+      startedAt: escalation.startedAt,
     },
     // As the engine times them: every level from the chain's start, unscaled.
     at: escalation.startedAt + next.after,
@@ -94,22 +114,24 @@ export class TimerQueue implements ChangeListener {
           break;
         case 'escalation.started':
           void this.set(
-            { kind: 'escalate', deploymentId, key: event.key, chain: event.chain, level: 1 },
+            {
+              kind: 'escalate',
+              deploymentId,
+              key: event.key,
+              chain: event.chain,
+              level: 1,
+              startedAt: event.startedAt,
+            },
             event.firstAt,
           );
           break;
         case 'escalation.level':
-          if (event.nextAt !== undefined) {
-            const next = {
-              kind: 'escalate' as const,
-              deploymentId,
-              key: event.key,
-              chain: event.chain,
-              level: event.level + 1,
-            };
-            void this.set(next, event.nextAt);
-          }
+        case 'escalation.resumed': {
+          const next = nextEscalationTimer(change.deployment, event.key);
+          if (next && next.job.kind === 'escalate' && next.job.chain === event.chain)
+            void this.set(next.job, next.at);
           break;
+        }
         case 'escalation.acknowledged':
         case 'escalation.resolved':
           // The chain is over: its remaining levels need not wait in Redis (the engine would ignore them).
@@ -118,6 +140,7 @@ export class TimerQueue implements ChangeListener {
             event.key,
             event.chain,
             change.deployment.escalationLevels?.length ?? 0,
+            change.deployment.escalations?.[event.key]?.startedAt,
           );
           break;
       }
@@ -129,9 +152,10 @@ export class TimerQueue implements ChangeListener {
     key: string,
     chain: number,
     levels: number,
+    startedAt: number | undefined,
   ): Promise<void> {
     for (let level = 1; level <= levels; level++) {
-      await this.queue.remove(escalationJobId(deploymentId, key, chain, level)).catch(() => 0);
+      await this.queue.remove(escalationJobId(deploymentId, key, chain, level, startedAt)).catch(() => 0);
     }
   }
 
@@ -210,7 +234,14 @@ export class TimerWorker {
         ? ({ type: 'wait-elapsed', itemId: timer.itemId, run: timer.run, at } as const)
         : timer.kind === 'follow-up'
           ? ({ type: 'open-follow-up', phaseId: timer.phaseId, at } as const)
-          : ({ type: 'escalate', key: timer.key, chain: timer.chain, level: timer.level, at } as const);
+          : ({
+              type: 'escalate',
+              key: timer.key,
+              chain: timer.chain,
+              level: timer.level,
+              ...(timer.startedAt !== undefined ? { startedAt: timer.startedAt } : {}),
+              at,
+            } as const);
     const outcome = await this.deployments.execute(timer.deploymentId, command);
     if (!outcome.ok && outcome.code !== 'unchanged' && outcome.code !== 'not_active') {
       this.logger.warn({ ...timer, code: outcome.code }, 'timer not applied');

@@ -63,7 +63,14 @@ export function renderReportMarkdown(report: DeploymentReport, options: Markdown
       heading: 'Rollback triggers',
       lines: report.guards.map(
         (guard) =>
-          `- **${md(guard.title)}** fired at ${at(guard.firedAt)}${guard.automatic ? ' and rolled back automatically' : ''}${guard.measured ? `: ${code(guard.measured)}` : ''} — held ${formatDuration(guard.heldUntil - guard.heldSince)} (${at(guard.heldSince)} → ${at(guard.heldUntil)})${guard.clearedAt !== undefined ? ', then cleared' : ''}`,
+          `- **${md(guard.title)}** fired at ${at(guard.firedAt)}${guard.automatic ? ' and rolled back automatically' : ''}${guard.measured ? `: ${code(guard.measured)}` : ''} — held ${formatDuration(guard.heldUntil - guard.heldSince)} (${at(guard.heldSince)} → ${at(guard.heldUntil)})${guard.clearedAt !== undefined ? ', then cleared' : ''}${guard.overridden ? `; its hold on traffic shifts overridden by ${who(guard.overridden.by)} at ${at(guard.overridden.at)}: “${md(guard.overridden.reason)}”` : ''}`,
+      ),
+    },
+    {
+      heading: 'Refused attempts',
+      lines: report.refusals.map(
+        (refusal) =>
+          `- ${at(refusal.at)} ${who(refusal.actor)} — ${code(refusal.action)}${refusal.target ? ` on ${code(refusal.target)}` : ''}: ${md(refusal.reason)}`,
       ),
     },
     { heading: 'Follow-up phases', lines: followUps(report, at) },
@@ -100,11 +107,13 @@ function defaultPerson(user: string): string {
 }
 
 function headline(report: DeploymentReport, who: (user: string) => string): string[] {
+  const short = report.trafficShortfall;
   const lines = [
-    `- **Outcome:** ${DEPLOYMENT_STATE_LABEL[report.status]}${report.endReason ? ` — “${md(report.endReason)}”` : ''}`,
+    `- **Outcome:** ${DEPLOYMENT_STATE_LABEL[report.status]}${report.endReason ? ` — “${md(report.endReason)}”` : ''}${short ? ` — ⚠️ ${short.phrase}: “${md(short.title)}” ${short.status === 'n/a' ? 'marked n/a' : short.status}${short.by ? ` by ${who(short.by)}` : ''}${short.reason ? `: “${md(short.reason)}”` : ''}` : ''}`,
     `- **Duration:** ${formatDuration(report.metrics.durationMs)}${report.endedAt === undefined ? ' so far' : ''}`,
     `- **Checklist:** ${md(report.checklist.title)} (${code(report.checklist.id)})`,
     `- **Requested by:** ${who(report.requestedBy)}`,
+    ...versionLine(report),
     `- **Started:** ${utc(report.startedAt)}`,
   ];
   if (report.endedAt !== undefined)
@@ -113,6 +122,18 @@ function headline(report: DeploymentReport, who: (user: string) => string): stri
     );
   lines.push(`- **Deployment:** ${code(report.id)} · report as of ${utc(report.asOf)}; times are UTC`);
   return lines;
+}
+
+/** Which image the cluster was seen running, when the checklist verifies it. */
+function versionLine(report: DeploymentReport): string[] {
+  const version = report.versionCheck;
+  if (!version) return [];
+  if (version.verified.length > 0)
+    return [`- **Version verified:** ${version.verified.map((check) => code(check.summary)).join('; ')}`];
+  const why = version.unverified
+    .map((check) => `${md(check.title)} ${check.final}${check.summary ? ` (${code(check.summary)})` : ''}`)
+    .join('; ');
+  return [`- **Version verified:** ⚠️ no — ${why || 'no image check was reached'}`];
 }
 
 function metrics(report: DeploymentReport, who: (user: string) => string): string[] {
@@ -249,7 +270,7 @@ function signoffs(
       signoff.status === 'done'
         ? '✅'
         : signoff.status === 'skipped' || signoff.status === 'n/a'
-          ? `${signoff.status}${signoff.by ? ` by ${who(signoff.by)}` : ''}${signoff.reason ? `: “${md(signoff.reason)}”` : ''}`
+          ? `${signoff.waived ? '⚠️ waived (not signed)' : signoff.status}${signoff.by ? ` by ${who(signoff.by)}` : ''}${signoff.reason ? `: “${md(signoff.reason)}”` : ''}`
           : `not signed (${signoff.signatures.length}/${signoff.needed})`;
     return `- **${md(signoff.title)}** (${md(signoff.role)}, ${signoff.needed} needed) — signed by ${names}${withdrawn} — ${state}`;
   });

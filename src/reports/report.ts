@@ -15,6 +15,7 @@ import type {
   TrafficState,
   TrafficTarget,
 } from '../deployments/model.js';
+import { type TrafficShortfall, trafficShortfall } from '../deployments/traffic-plan.js';
 
 /**
  * The deployment report as data: what Flightdeck observed from the state and its audit stream, plus what
@@ -52,6 +53,12 @@ export interface DeploymentReport {
   signoffs: SignoffReport[];
   escalations: EscalationReport[];
   guards: GuardReport[];
+  /** The last traffic step was skipped, or traffic ended short of it: the headline must say so. */
+  trafficShortfall?: TrafficShortfall;
+  /** What the `image` checks verified on the cluster (present when the checklist has any). */
+  versionCheck?: VersionReport;
+  /** Attempts the rules refused (who, what, why), from the audit stream. */
+  refusals: RefusalRecord[];
   retrospective?: RetrospectiveReport;
   /** Questions the retrospective asks (for "not answered yet" lines). */
   questions: Array<{ id: string; title: string }>;
@@ -230,6 +237,8 @@ export interface SignoffReport {
   /** For a sign-off skipped or marked n/a. */
   reason?: string;
   by?: Actor;
+  /** Cleared by its `waivable_by` role instead of signatures: a waiver, not a signature. */
+  waived?: boolean;
 }
 
 export interface EscalationReport {
@@ -243,12 +252,29 @@ export interface EscalationReport {
   resolvedAt?: number;
 }
 
+export interface VersionReport {
+  /** Image checks that passed, with what they saw running (e.g. "shop:8.0.0 runs (deployment …)"). */
+  verified: Array<{ title: string; summary: string }>;
+  /** Image checks that did not pass, and how they ended. */
+  unverified: Array<{ title: string; final: CheckFinal; summary?: string }>;
+}
+
+export interface RefusalRecord {
+  at: number;
+  actor: Actor;
+  action: string;
+  target?: string;
+  reason: string;
+}
+
 export interface GuardReport {
   triggerId: string;
   title: string;
   firedAt: number;
   measured: string;
   automatic: boolean;
+  /** Someone who may roll back let the held shifts go ahead. */
+  overridden?: { by: Actor; at: number; reason: string };
   clearedAt?: number;
   /** When its condition began to hold (its `for` window before it fired, not before new code took traffic). */
   heldSince: number;
@@ -388,8 +414,54 @@ export function buildReport(
     signoffs: buildSignoffs(deployment, checklist, audit),
     escalations,
     guards,
+    ...optional('trafficShortfall', trafficShortfall(deployment, checklist)),
+    ...optional('versionCheck', buildVersion(checklist, checks)),
+    refusals: audit.flatMap((event) =>
+      event.type === 'access.refused'
+        ? [
+            {
+              at: event.at,
+              actor: event.actor,
+              action: event.action,
+              ...(event.target ? { target: event.target } : {}),
+              reason: event.reason,
+            },
+          ]
+        : [],
+    ),
     ...(retrospective ? { retrospective } : {}),
     questions: (checklist.report?.questions ?? []).map(({ id, title }) => ({ id, title })),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** The image checks of the checklist (those a deployment reached) and what they verified. */
+function buildVersion(checklist: Checklist, checks: ChecksReport): VersionReport | undefined {
+  const imageChecks = new Set(
+    walkedPhases(checklist).flatMap((phase) =>
+      phase.items.flatMap((item) =>
+        item.kind === 'check' && item.check.type === 'kubernetes' && item.check.check === 'image'
+          ? [item.id]
+          : [],
+      ),
+    ),
+  );
+  if (imageChecks.size === 0) return undefined;
+  const reached = checks.items.filter((check) => imageChecks.has(check.itemId));
+  return {
+    verified: reached
+      .filter((check) => check.final === 'passed')
+      .map((check) => ({ title: check.title, summary: check.summary ?? '' })),
+    unverified: reached
+      .filter((check) => check.final !== 'passed')
+      .map((check) => ({
+        title: check.title,
+        final: check.final,
+        ...(check.summary ? { summary: check.summary } : {}),
+      })),
   };
 }
 
@@ -613,6 +685,10 @@ function buildGuards(
   for (const event of audit) {
     if (event.type === 'guard.fired')
       open.set(event.triggerId, fire(event.triggerId, event.at, event.measured, false));
+    if (event.type === 'guard.overridden') {
+      const guard = open.get(event.triggerId);
+      if (guard) guard.overridden = { by: event.actor, at: event.at, reason: event.reason };
+    }
     if (event.type === 'guard.cleared') {
       const guard = open.get(event.triggerId);
       if (guard) {
@@ -774,6 +850,7 @@ function buildSignoffs(
         ...(status === 'skipped' || status === 'n/a'
           ? { ...(state?.reason ? { reason: state.reason } : {}), ...(state?.by ? { by: state.by } : {}) }
           : {}),
+        ...(state?.waived ? { waived: true } : {}),
       });
     }
   }

@@ -329,7 +329,6 @@ function sandboxCatalogue(file: FileConfig, checklistsDir: string, web: WebServe
       links: {},
       vars: {},
       checklists: [],
-      deployers: [],
       ...service,
     } as ServiceConfig;
   }

@@ -13,6 +13,8 @@ export const ACTION = {
   checkOverride: 'check.override',
   trafficShift: 'traffic.shift',
   escalationAcknowledge: 'escalation.ack',
+  /** On a fired trigger's message: let the held traffic shifts go ahead, with a reason. */
+  guardOverride: 'guard.override',
   deploymentRollback: 'deployment.rollback',
   deploymentPause: 'deployment.pause',
   deploymentResume: 'deployment.resume',
@@ -25,6 +27,7 @@ export const VIEW = {
   skipItem: 'item.skip.modal',
   overrideCheck: 'check.override.modal',
   rollback: 'deployment.rollback.modal',
+  overrideGuard: 'guard.override.modal',
   confirmTraffic: 'traffic.confirm.modal',
   abortDeployment: 'deployment.abort.modal',
   retrospective: 'report.retrospective.modal',

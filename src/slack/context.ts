@@ -1,7 +1,8 @@
 import type { webApi } from '@slack/bolt';
+import type { Command } from '../deployments/engine.js';
 import { BOT_ACTOR } from '../deployments/model.js';
 import type { Catalogue, DeploymentService } from '../deployments/service.js';
-import type { DeploymentStore } from '../deployments/store.js';
+import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import type { RoleDirectory } from '../roles/directory.js';
@@ -57,4 +58,22 @@ export async function tellUser(
       'could not send ephemeral',
     );
   }
+}
+
+/**
+ * Asks the engine's rule before a dialog opens, so nobody types a reason only to be refused: the loaded
+ * deployment when `command` would be allowed, else undefined after telling the person why (privately;
+ * the refusal is audited).
+ */
+export async function allowedOrTold(
+  client: webApi.WebClient,
+  context: SlackContext,
+  where: { channel: string; user: string; threadTs?: string; deploymentId: string },
+  build: (roles: string[]) => Command,
+): Promise<LoadedDeployment | undefined> {
+  const roles = await context.roles.rolesOf(where.user);
+  const verdict = await context.deployments.permitted(where.deploymentId, build(roles));
+  if (verdict.ok) return verdict.loaded;
+  await tellUser(client, context, where, verdict.message);
+  return undefined;
 }

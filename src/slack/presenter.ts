@@ -341,7 +341,14 @@ export class SlackPresenter implements ChangeListener {
           );
           break;
         case 'guard.cleared':
+        case 'guard.overridden':
           await this.refreshGuardAlerts(deployment, checklist);
+          this.markDirty(deployment, checklist, [CARD_KEY]);
+          break;
+        case 'guards.stopped':
+        case 'deployment.superseded':
+          // Its card loses Roll back… and points at the deployment that runs now.
+          this.markDirty(deployment, checklist, [CARD_KEY]);
           break;
         case 'deployment.completed':
         case 'deployment.aborted':

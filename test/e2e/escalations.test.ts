@@ -12,7 +12,7 @@ import type { Checklist, Item } from '../../src/checklists/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import { queuePrefix } from '../../src/queue/connection.js';
-import { TIMERS_QUEUE } from '../../src/queue/timers.js';
+import { escalationJobId, TIMERS_QUEUE } from '../../src/queue/timers.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import type { FakeMessage } from '../support/fake-slack.js';
@@ -334,7 +334,7 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     // The level-3 timer goes from Redis (removed after the acknowledgement's commit, so soon rather than
     // at once), and waiting past its time changes nothing.
     await waitUntil(
-      async () => (await timers.getJob(timerId(id, 'phase:prep', 1, 3))) === undefined || undefined,
+      async () => (await timers.getJob(await timerId(h, id, 'phase:prep', 1, 3))) === undefined || undefined,
       'the level-3 timer to be removed',
     );
     const startedAt = state.escalations?.['phase:prep']?.startedAt as number;
@@ -364,7 +364,7 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
   it('are cancelled when what waited is resolved: the pending levels never fire, nothing is paged', async () => {
     const { id, channel } = await startDeployment(h, 'db', '3.0.0', 'U0DEPLOYER');
     await waitForLevels(h, id, 1);
-    expect(await timers.getJob(timerId(id, 'phase:prep', 1, 2))).toBeDefined();
+    expect(await timers.getJob(await timerId(h, id, 'phase:prep', 1, 2))).toBeDefined();
     await clickDone(h, id, 'backup', 'U0DBA');
     const { state } = await waitUntil(async () => {
       const loaded = await h.bot.store.load(id);
@@ -372,7 +372,7 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     }, 'the chain to resolve');
     expect(state.status).toBe('completed');
     await waitUntil(
-      async () => (await timers.getJob(timerId(id, 'phase:prep', 1, 2))) === undefined || undefined,
+      async () => (await timers.getJob(await timerId(h, id, 'phase:prep', 1, 2))) === undefined || undefined,
       'the level-2 timer to be removed',
     );
     const startedAt = state.escalations?.['phase:prep']?.startedAt as number;
@@ -688,8 +688,16 @@ function details(page: Record<string, unknown>): Record<string, unknown> {
   return payload?.custom_details ?? (page.details as Record<string, unknown>);
 }
 
-function timerId(deploymentId: string, key: string, chain: number, level: number): string {
-  return `${deploymentId}.escalate.${key.replaceAll(':', '~')}.${chain}.${level}`;
+/** The job id of a level's timer: it names the chain's start (a pause moves it on, and the timer with it). */
+async function timerId(
+  h: Harness,
+  deploymentId: string,
+  key: string,
+  chain: number,
+  level: number,
+): Promise<string> {
+  const startedAt = (await h.bot.store.load(deploymentId))?.state.escalations?.[key]?.startedAt;
+  return escalationJobId(deploymentId, key, chain, level, startedAt);
 }
 
 async function sleepUntil(at: number): Promise<void> {

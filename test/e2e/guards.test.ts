@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { KubeObject } from '../../src/sandbox/fake-kube.js';
 import { instantQuery } from '../../src/sandbox/prometheus.js';
 import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -115,6 +116,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   await infra?.stop();
+});
+
+// An aborted deployment leaves traffic where it was; each test starts from a canary at 0%, as a team would
+// leave it (a rollback returns to what was live when its deployment started).
+afterEach(() => {
+  if (canaryWeight() === '0') return;
+  infra.fakeKube.update<KubeObject & { metadata: { annotations?: Record<string, string> } }>(
+    'Ingress/web/web-canary',
+    (ingress) => {
+      ingress.metadata.annotations = {
+        ...ingress.metadata.annotations,
+        'nginx.ingress.kubernetes.io/canary-weight': '0',
+      };
+    },
+  );
 });
 
 function canaryWeight(): string | undefined {

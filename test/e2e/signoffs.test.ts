@@ -143,7 +143,7 @@ describe('sign-offs in the thread', () => {
   let id: string;
   let checklist: Checklist;
 
-  it('deny people outside the role privately, and record nothing', async () => {
+  it('deny people outside the role privately, and record only the refusal', async () => {
     ({ id } = await startDeployment(h, 'gated', '1.0.0', REQUESTER));
     ({ checklist } = await stateOf(id));
     const review = itemOf(checklist, 'code-review');
@@ -160,7 +160,15 @@ describe('sign-offs in the thread', () => {
     expect(denial.text).toContain('Only members of the *reviewers* role');
     expect(denial.thread_ts).toBe(await h.bot.store.message(id, 'card'));
     expect((await stateOf(id)).state.items['code-review']).toEqual({ status: 'pending' });
-    expect(await h.bot.store.audit(id)).toHaveLength(auditBefore);
+    expect((await h.bot.store.audit(id)).slice(auditBefore).map((entry) => entry.event)).toEqual([
+      expect.objectContaining({
+        type: 'access.refused',
+        actor: 'U0OUTSIDER',
+        action: 'resolve-item done',
+        target: 'code-review',
+        code: 'forbidden',
+      }),
+    ]);
   });
 
   it('keep the requester from signing their own deployment (four eyes)', async () => {
@@ -174,7 +182,9 @@ describe('sign-offs in the thread', () => {
     );
     expect(denial.text).toMatch(/someone else has to sign off \(four eyes\)/);
     expect((await stateOf(id)).state.items['code-review']).toEqual({ status: 'pending' });
-    expect(await h.bot.store.audit(id)).toHaveLength(auditBefore);
+    expect((await h.bot.store.audit(id)).slice(auditBefore).map((entry) => entry.event)).toEqual([
+      expect.objectContaining({ type: 'access.refused', actor: REQUESTER, code: 'four_eyes' }),
+    ]);
   });
 
   it('count one person once, show who signed and who is still needed, and let a signer withdraw', async () => {

@@ -1,8 +1,12 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { fileConfigSchema } from '../../src/config/schema.js';
 import { findItem } from '../../src/deployments/engine.js';
+import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 import { BOT_TOKEN, type Harness, memberOf, SIGNING_SECRET, startHarness } from '../support/harness.js';
 import { signRequest } from '../support/slack-driver.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
@@ -10,11 +14,17 @@ import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
 /** What a person in Slack would notice: answers to mistakes, denials, links, restarts, and the rules Slack sets. */
 
 let h: Harness;
+let cluster: SimulatedInfra;
 beforeAll(async () => {
-  h = await startHarness();
+  // The committed catalogue as it is; only its Kubernetes objects are simulated (a deployment of a
+  // service with a traffic strategy reads what is live before it starts).
+  const file = fileConfigSchema.parse(parse(await readFile(COMMITTED_CONFIG, 'utf8')));
+  cluster = await startSimulatedInfra({ file, configDir: dirname(COMMITTED_CONFIG), prometheus: 'off' });
+  h = await startHarness({ kube: cluster.kube });
 });
 afterAll(async () => {
   await h.stop();
+  await cluster.stop();
 });
 // Each test starts from no active checkout deployment, even when the one before failed half-way.
 afterEach(async () => {
@@ -142,7 +152,10 @@ describe('buttons', () => {
     expect(denial.channel).toBe(channel);
     expect(denial.thread_ts).toBe(await h.bot.store.message(id, 'card'));
     expect((await h.bot.store.load(id))?.state.items[owned.id]?.status).toBe('pending');
-    expect(await h.bot.store.audit(id)).toHaveLength(auditBefore);
+    // Nothing changed; only the refusal is on record (who, what, why).
+    expect((await h.bot.store.audit(id)).slice(auditBefore).map((entry) => entry.event)).toEqual([
+      expect.objectContaining({ type: 'access.refused', actor: 'U0OUTSIDER', target: owned.id }),
+    ]);
 
     // A skip by an outsider is refused before the modal opens.
     const views = h.slack.views.length;
@@ -183,10 +196,11 @@ describe('buttons', () => {
     const item = checklist.phases[0]!.items.find(
       (candidate) => candidate.kind === 'manual' && !candidate.owner,
     )!;
-    await resolveItem(h, id, checklist, item, { resolution: 'done', actor: 'U0DEV1' });
+    // Without an owner the item belongs to the deployers (the requester, U0DEPLOYER, is one).
+    await resolveItem(h, id, checklist, item, { resolution: 'done', actor: 'U0DEPLOYER' });
     await h.bot.context.presenter.idle();
     const where = await messageOf(h, id, checklist, item);
-    await h.driver.clickButton('U0DEV1', where, { actionId: 'item.reopen', value: `${id}|${item.id}` });
+    await h.driver.clickButton('U0DEPLOYER', where, { actionId: 'item.reopen', value: `${id}|${item.id}` });
     await waitUntil(
       async () => (await h.bot.store.load(id))?.state.items[item.id]?.status === 'pending',
       'the undo',
@@ -332,9 +346,10 @@ describe('Slack rate limits', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fd-wide-'));
     await mkdir(join(dir, 'checklists'));
+    // Forty different people click: the steps are open to everyone, explicitly.
     const items = Array.from(
       { length: 40 },
-      (_, index) => `      - { id: step-${index}, kind: manual, title: "Step ${index}" }`,
+      (_, index) => `      - { id: step-${index}, kind: manual, title: "Step ${index}", owner: anyone }`,
     );
     await writeFile(
       join(dir, 'checklists', 'wide.yaml'),
@@ -342,7 +357,7 @@ describe('Slack rate limits', () => {
     );
     await writeFile(
       join(dir, 'flightdeck.yaml'),
-      'services:\n  wide:\n    checklist: wide\n    channel: C0WIDE\nroles:\n  deployer: { users: [U0DEPLOYER] }\n',
+      'services:\n  wide:\n    checklist: wide\n    channel: C0WIDE\n    deployers: [deployer]\nroles:\n  deployer: { users: [U0DEPLOYER] }\n',
     );
     // Production's interval: one chat.update per message per second.
     wide = await startHarness({

@@ -444,7 +444,7 @@ describe('who may', () => {
 
     from = h.slack.ephemerals.length;
     await h.driver.slash(OUTSIDER, channel, '/deploy', 'traffic web 100');
-    await ephemeralTo(OUTSIDER, /can shift traffic for web\. Nothing changed\.$/, from);
+    await ephemeralTo(OUTSIDER, /can shift traffic for this deployment\. Nothing changed\.$/, from);
 
     from = h.slack.ephemerals.length;
     await h.driver.slash(OUTSIDER, channel, '/deploy', 'rollback web I do not like it');
@@ -455,7 +455,7 @@ describe('who may', () => {
     await buttonShown(h, where, ACTION.trafficShift, `${id}|${step.id}`);
     from = h.slack.ephemerals.length;
     await h.driver.clickButton(OUTSIDER, where, { actionId: ACTION.trafficShift, value: `${id}|${step.id}` });
-    await ephemeralTo(OUTSIDER, /can shift traffic for this deployment/, from);
+    await ephemeralTo(OUTSIDER, /can shift traffic for “Canary 10%”/, from);
 
     from = h.slack.ephemerals.length;
     await h.driver.clickButton(OUTSIDER, await cardOf(id), { actionId: ACTION.deploymentRollback });
@@ -543,7 +543,9 @@ describe('/deploy rollback and Roll back…', () => {
     await h.driver.slash(DEPLOYER, 'C0WEB', '/deploy', 'rollback web error rate up since 25%');
     const view = await modal(views, VIEW.rollback);
     expect(reasonInput(view).initial_value).toBe('error rate up since 25%');
-    expect(JSON.stringify(view.view.blocks)).toContain('Roll back *web 4.0.0* to “canary 0% (stable 100%)');
+    expect(JSON.stringify(view.view.blocks)).toContain(
+      'Roll back *web 4.0.0* to what was live when it started: “canary 0% (stable 100%)',
+    );
     expect(canaryWeight()).toBe('25'); // nothing before the modal is submitted
     await h.driver.submitView(DEPLOYER, view.id); // the pre-filled reason, as it is
 

@@ -1,7 +1,7 @@
 import type { Checklist } from '../../checklists/schema.js';
 import { BOT_ACTOR, copyForChange, type Deployment, isResolved } from '../model.js';
 import { advance, requestCheck } from './phases.js';
-import { describeStatus, findItem, maySteer, ownerRole, reject } from './rules.js';
+import { describeStatus, findItem, reject } from './rules.js';
 import type { Command, Decision, DeploymentEvent } from './types.js';
 
 /** Automated checks: a worker's verdict, a re-run, an override with a reason. */
@@ -48,14 +48,6 @@ export function rerunCheck(
   if (current.phases[found.phase.id]?.status !== 'active') {
     return reject('phase_not_open', `“${found.phase.title}” is not the open phase.`);
   }
-  // Re-running is harmless, so the requester and deployers may do it as well as the owner role.
-  const role = ownerRole(found.item);
-  if (role && !command.actorRoles.includes(role) && !maySteer(current, command.actor, command.actorRoles)) {
-    return reject(
-      'forbidden',
-      `Only the *${role}* role, the deployers or the requester can re-run “${found.item.title}”.`,
-    );
-  }
   const itemState = current.items[command.itemId] ?? { status: 'pending' };
   if (itemState.status === 'running') return reject('unchanged', `“${found.item.title}” is already running.`);
   if (itemState.status === 'pending')
@@ -74,16 +66,6 @@ export function overrideCheck(
   const found = findItem(checklist, command.itemId);
   if (found?.item.kind !== 'check') return reject('not_a_check', `No check "${command.itemId}".`);
   if (current.status === 'paused') return reject('not_active', 'This deployment is paused; resume it first.');
-  const role = ownerRole(found.item);
-  const mayOverride =
-    (role !== undefined && command.actorRoles.includes(role)) ||
-    maySteer(current, command.actor, command.actorRoles);
-  if (!mayOverride) {
-    return reject(
-      'forbidden',
-      `Only the *${role ?? 'deployer'}* role or the deployment's requester can override “${found.item.title}”.`,
-    );
-  }
   const phaseStatus = current.phases[found.phase.id]?.status;
   const itemState = current.items[command.itemId] ?? { status: 'pending' };
   if (phaseStatus === 'pending')

@@ -83,8 +83,9 @@ function causes(checklist: Checklist, state: Deployment, at: number): Map<string
   }
   // A trigger that fired asks for a rollback: once rolled back, nobody needs calling about it.
   if (state.status === 'rolled_back') return wanted;
+  // Someone who may roll back decided to go on (an override with a reason): nobody else needs calling.
   for (const [triggerId, firedAt] of Object.entries(state.firedGuards ?? {}))
-    wanted.set(`guard:${triggerId}`, firedAt);
+    if (state.guardOverrides?.[triggerId]?.firedAt !== firedAt) wanted.set(`guard:${triggerId}`, firedAt);
   return wanted;
 }
 
@@ -108,6 +109,10 @@ export function escalate(current: Deployment, command: Extract<Command, { type: 
     return reject('unchanged', 'That escalation is over.');
   }
   if (escalation.acknowledgedBy) return reject('unchanged', 'Already acknowledged.');
+  // Held while paused; on resume the chain's timers are set again from its moved start.
+  if (current.status === 'paused') return reject('not_active', 'Paused: the chain climbs again on resume.');
+  if (command.startedAt !== undefined && command.startedAt !== escalation.startedAt)
+    return reject('unchanged', 'That timer was set before a pause moved the chain on.');
   if (command.level !== escalation.level + 1)
     return reject('unchanged', `Level ${command.level} is not next.`);
   const state = copyForChange(current);

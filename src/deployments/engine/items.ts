@@ -1,11 +1,14 @@
 import { type Checklist, isRollbackPhase } from '../../checklists/schema.js';
 import { copyForChange, type Deployment, type ItemState, isResolved } from '../model.js';
 import { advance, startReachedWork } from './phases.js';
-import { blockedBy, checkOwner, describeStatus, findItem, reject } from './rules.js';
+import { blockedBy, describeStatus, findItem, reject } from './rules.js';
 import { signOff } from './signoffs.js';
 import type { Command, Decision, DeploymentEvent } from './types.js';
 
-/** People resolving items by hand: done, skipped (with a reason), n/a — and undo. */
+/**
+ * People resolving items by hand: done, skipped (with a reason), n/a — and undo. Who may is decided
+ * before these run (permissions.ts); these say what the state allows.
+ */
 
 export function resolveItem(
   checklist: Checklist,
@@ -22,8 +25,6 @@ export function resolveItem(
   if (phaseState?.status === 'pending') {
     return reject('phase_not_open', `"${phase.title}" has not started yet; finish the current phase first.`);
   }
-  const denied = checkOwner(item, command.actorRoles);
-  if (denied) return denied;
   const earlier = blockedBy(phase, current, item.id);
   if (earlier && !isResolved(itemState)) {
     return reject('out_of_order', `This phase goes step by step: finish “${earlier.title}” first.`);
@@ -58,13 +59,18 @@ export function resolveItem(
   if (item.kind === 'signoff' && command.resolution === 'done')
     return signOff(checklist, current, item, phase, command);
   const reason = command.reason?.trim();
-  if (command.resolution === 'skipped' && !reason) {
-    return reject('reason_required', 'Skipping needs a reason, so the report can say why.');
+  // Leaving traffic where it is, ending a watch early or waiving a sign-off is a decision the report names.
+  const decides = item.kind === 'traffic' || item.kind === 'wait' || item.kind === 'signoff';
+  if (!reason && (command.resolution === 'skipped' || (decides && command.resolution !== 'done'))) {
+    const what = item.kind === 'signoff' ? 'Waiving a sign-off' : 'Skipping';
+    return reject('reason_required', `${what} needs a reason, so the report can say why.`);
   }
 
   const state = copyForChange(current);
   const next: ItemState = { status: command.resolution, by: command.actor, at: command.at };
   if (reason) next.reason = reason;
+  // A waiver keeps the signatures given so far and counts as none of them.
+  if (item.kind === 'signoff') Object.assign(next, { waived: true, signatures: itemState.signatures ?? [] });
   state.items[item.id] = next;
   const events: DeploymentEvent[] = [
     {
@@ -95,10 +101,16 @@ export function reopenItem(
   if (current.phases[phase.id]?.status !== 'active') {
     return reject('phase_closed', `"${phase.title}" is no longer open, so its items cannot be reopened.`);
   }
-  const denied = checkOwner(item, command.actorRoles);
-  if (denied) return denied;
   const itemState = current.items[item.id] ?? { status: 'pending' };
   if (itemState.status === 'pending') return reject('unchanged', `"${item.title}" is already open.`);
+  if (item.kind === 'signoff' && !itemState.waived)
+    return reject('not_applicable', `Signatures are taken back one by one: each signer can Withdraw theirs.`);
+  // A shift that happened is on the cluster: reopening its step would make the thread say otherwise.
+  if (item.kind === 'traffic' && itemState.status === 'done' && itemState.run !== undefined)
+    return reject(
+      'not_applicable',
+      `“${item.title}” moved traffic (${itemState.result?.summary ?? 'read back'}); a click cannot move it back. Shift with \`/deploy traffic\`, or roll back.`,
+    );
 
   const state = copyForChange(current);
   state.items[item.id] = { status: 'pending', ...(itemState.run ? { run: itemState.run } : {}) };

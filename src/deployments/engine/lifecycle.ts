@@ -1,8 +1,9 @@
 import type { Checklist } from '../../checklists/schema.js';
 import { BOT_ACTOR, copyForChange, type Deployment, isTerminal } from '../model.js';
 import { reconcileEscalations } from './escalations.js';
+import { withoutTemplate } from './operations.js';
 import { advance, finish, nextFlowPhase, openPhase, startReachedWork, startWait } from './phases.js';
-import { findItem, maySteer, reject } from './rules.js';
+import { findItem, reject } from './rules.js';
 import type { Command, Decision, DeploymentEvent, StartParams } from './types.js';
 
 /** A deployment's beginning and end: start, complete, abort. */
@@ -26,6 +27,16 @@ export function startDeployment(
       ? { escalationLevels: params.escalationLevels.map((level) => ({ ...level })) }
       : {}),
     ...(params.timeScale !== undefined && params.timeScale !== 1 ? { timeScale: params.timeScale } : {}),
+    ...(params.liveAtStart
+      ? {
+          liveAtStart: params.liveAtStart,
+          traffic: {
+            initial: withoutTemplate(params.liveAtStart),
+            current: withoutTemplate(params.liveAtStart),
+            shifts: [],
+          },
+        }
+      : {}),
     status: 'active',
     createdAt: params.at,
     currentPhase: 0,
@@ -71,12 +82,6 @@ export function complete(
 }
 
 export function abort(current: Deployment, command: Extract<Command, { type: 'abort' }>): Decision {
-  if (!maySteer(current, command.actor, command.actorRoles)) {
-    return reject(
-      'forbidden',
-      `Only the requester or the *${current.deployers.join('*, *')}* role can abort it.`,
-    );
-  }
   const reason = command.reason.trim();
   if (!reason) return reject('reason_required', 'Aborting needs a reason.');
   const state = copyForChange(current);
@@ -93,9 +98,6 @@ export function abort(current: Deployment, command: Extract<Command, { type: 'ab
 
 /** Holds the checklist: no item changes, no traffic shifts. Guards keep watching; a rollback still works. */
 export function pause(current: Deployment, command: Extract<Command, { type: 'pause' }>): Decision {
-  if (!maySteer(current, command.actor, command.actorRoles)) {
-    return reject('forbidden', 'Only the requester or the deployers can pause this deployment.');
-  }
   if (current.status === 'paused') return reject('unchanged', 'This deployment is already paused.');
   const state = copyForChange(current);
   state.status = 'paused';
@@ -103,20 +105,22 @@ export function pause(current: Deployment, command: Extract<Command, { type: 'pa
   return { ok: true, state, events: [{ type: 'deployment.paused', at: command.at, actor: command.actor }] };
 }
 
-/** Picks up where it stopped; watch windows that were running start over, since nobody watched meanwhile. */
+/**
+ * Picks up where it stopped; watch windows that were running start over, since nobody watched meanwhile.
+ * Escalation chains were held by the pause: they climb again from where they were, their start moved on
+ * by the time paused, so nobody is called for time the deployment stood still.
+ */
 export function resume(
   checklist: Checklist,
   current: Deployment,
   command: Extract<Command, { type: 'resume' }>,
 ): Decision {
-  if (!maySteer(current, command.actor, command.actorRoles)) {
-    return reject('forbidden', 'Only the requester or the deployers can resume this deployment.');
-  }
   if (current.status !== 'paused') return reject('unchanged', 'This deployment is not paused.');
   const state = copyForChange(current);
   state.status = 'active';
   delete state.pausedAt;
   const events: DeploymentEvent[] = [{ type: 'deployment.resumed', at: command.at, actor: command.actor }];
+  resumeEscalations(state, command.at - (current.pausedAt ?? command.at), command.at, events);
   const phase = checklist.phases[state.currentPhase];
   for (const item of phase?.items ?? []) {
     if (item.kind === 'wait' && state.items[item.id]?.status === 'running' && phase)
@@ -124,6 +128,26 @@ export function resume(
   }
   advance(checklist, state, command.at, events);
   return { ok: true, state, events };
+}
+
+function resumeEscalations(state: Deployment, pausedFor: number, at: number, events: DeploymentEvent[]) {
+  if (!state.escalations || pausedFor <= 0) return;
+  const escalations = { ...state.escalations };
+  for (const [key, escalation] of Object.entries(escalations)) {
+    if (escalation.resolvedAt !== undefined || escalation.acknowledgedBy) continue;
+    const startedAt = escalation.startedAt + pausedFor;
+    escalations[key] = { ...escalation, startedAt };
+    events.push({
+      type: 'escalation.resumed',
+      at,
+      actor: BOT_ACTOR,
+      key,
+      chain: escalation.chain,
+      startedAt,
+      level: escalation.level,
+    });
+  }
+  state.escalations = escalations;
 }
 
 /** A watch window's timer fired: the step is done, unless the deployment moved on or paused. */

@@ -1,14 +1,24 @@
 import type { Checklist } from '../../checklists/schema.js';
-import { BOT_ACTOR, copyForChange, type Deployment, isRollingBack, type TrafficTarget } from '../model.js';
+import {
+  BOT_ACTOR,
+  copyForChange,
+  type Deployment,
+  isRollingBack,
+  type TrafficState,
+  type TrafficTarget,
+} from '../model.js';
 import { advance, openRollbackWalk, scheduleFollowUps } from './phases.js';
-import { blockedBy, checkOwner, findItem, maySteer, reject } from './rules.js';
+import { blockedBy, findItem, reject } from './rules.js';
 import type { Command, Decision, DeploymentEvent } from './types.js';
 
 /**
  * Traffic and rollback: the engine decides, a worker changes the cluster and reports back. One operation
  * is in flight at a time; each has a run number, and a report for anything but the current run is
  * ignored — a rollback supersedes a shift still in flight. Guards (rollback triggers) are armed by the
- * first shift that puts new code in front of users.
+ * first shift that puts new code in front of users. A rollback always returns to what was live when the
+ * deployment started (`liveAtStart`), never "the other slot" or "the previous revision". A trigger that
+ * fired without rolling back by itself holds every shift that would send more users to the new code,
+ * until someone who may roll back does, or overrides the hold with a reason.
  */
 
 export function requestTraffic(
@@ -38,18 +48,17 @@ export function requestTraffic(
     if (status === 'done' || status === 'skipped' || status === 'n/a') {
       return reject('unchanged', `“${found.item.title}” is already ${status}.`);
     }
-    // Those who steer the deployment may press it, and so may the step's own owner role.
-    const ownerMayPress =
-      found.item.owner !== undefined && checkOwner(found.item, command.actorRoles) === undefined;
-    if (!ownerMayPress && !maySteer(current, command.actor, command.actorRoles)) {
-      return reject('forbidden', steerRefusal(current, 'shift traffic'));
-    }
     target = found.item.traffic;
-  } else if (!maySteer(current, command.actor, command.actorRoles)) {
-    return reject('forbidden', steerRefusal(current, 'shift traffic'));
   }
   if (!target)
     return reject('not_applicable', 'Say where traffic should go: a weight (0–100) or a slot (blue/green).');
+  const holding = holdingTriggers(current);
+  if (holding.length > 0 && exposesMore(current, target)) {
+    return reject(
+      'held',
+      `Held: the rollback trigger${holding.length > 1 ? 's' : ''} ${holding.map((id) => `“${id}”`).join(', ')} fired. Roll back, or override the hold with a reason (on the trigger’s message), before sending more traffic to the new version.`,
+    );
+  }
 
   const state = copyForChange(current);
   const run = (state.operations ?? 0) + 1;
@@ -173,8 +182,11 @@ export function requestRollback(
   command: Extract<Command, { type: 'request-rollback' }>,
 ): Decision {
   if (isRollingBack(current)) return reject('unchanged', 'A rollback is already in progress.');
-  if (!maySteer(current, command.actor, command.actorRoles))
-    return reject('forbidden', steerRefusal(current, 'roll back'));
+  if (current.supersededBy)
+    return reject(
+      'superseded',
+      `${current.service} ${current.supersededBy.version} has started since, so ${current.version} is no longer what runs: roll back from the current deployment's thread.`,
+    );
   const reason = command.reason.trim();
   if (!reason) return reject('reason_required', 'A rollback needs a reason.');
   const state = copyForChange(current);
@@ -189,11 +201,21 @@ export function requestRollback(
       ...(state.items[superseded]?.run ? { run: state.items[superseded]?.run } : {}),
     };
   }
-  state.operation = { kind: 'rollback', run, requestedBy: command.actor, requestedAt: command.at };
+  const to = returnTo(current);
+  state.operation = {
+    kind: 'rollback',
+    run,
+    requestedBy: command.actor,
+    requestedAt: command.at,
+    ...(to ? { to } : {}),
+  };
   state.rollback = {
     requestedAt: command.at,
     requestedBy: command.actor,
     reason,
+    // A retry after a failed rollback: the earlier attempt may have written (the thread must not say
+    // "nothing to move back" then).
+    ...(current.rollback?.error || current.rollback?.retried ? { retried: true } : {}),
     ...(command.trigger ? { trigger: command.trigger } : {}),
   };
   return {
@@ -207,9 +229,21 @@ export function requestRollback(
         run,
         reason,
         ...(command.trigger ? { trigger: command.trigger } : {}),
+        ...(to ? { to: withoutTemplate(to) } : {}),
       },
     ],
   };
+}
+
+/** What a rollback returns to: what was live at the start (older deployments: before the first shift). */
+function returnTo(deployment: Deployment): TrafficState | undefined {
+  return deployment.liveAtStart ?? deployment.traffic?.initial;
+}
+
+/** The state without a rolling Deployment's pod template: what the audit and the thread show. */
+export function withoutTemplate(state: TrafficState): TrafficState {
+  const { template: _template, ...shown } = state;
+  return shown;
 }
 
 export function recordRollback(
@@ -245,6 +279,8 @@ export function recordRollback(
     };
   }
   const durationMs = command.at - rollback.requestedAt;
+  // Nothing had moved: this attempt wrote nothing and no earlier attempt of this rollback may have.
+  const moved = outcome.attempts > 0 || rollback.retried === true || !current.trafficStrategy;
   delete rollback.error;
   delete rollback.errorState;
   Object.assign(rollback, {
@@ -252,6 +288,7 @@ export function recordRollback(
     durationMs,
     before: outcome.before,
     after: outcome.after,
+    moved,
   });
   state.traffic = { ...(state.traffic ?? { shifts: [] }), current: outcome.after };
   state.status = 'rolled_back';
@@ -305,6 +342,11 @@ export function recordGuardCleared(
   const state = copyForChange(current);
   const { [command.triggerId]: _cleared, ...rest } = state.firedGuards ?? {};
   state.firedGuards = rest;
+  // The override was for that firing; if the trigger fires again, it holds again.
+  if (state.guardOverrides?.[command.triggerId]) {
+    const { [command.triggerId]: _overridden, ...others } = state.guardOverrides;
+    state.guardOverrides = others;
+  }
   return {
     ok: true,
     state,
@@ -312,11 +354,81 @@ export function recordGuardCleared(
   };
 }
 
-function takesTraffic(target: TrafficTarget): boolean {
-  return 'weight' in target ? target.weight > 0 : true;
+/** Someone who may roll back lets the next shifts go ahead although the trigger fired. */
+export function overrideGuard(
+  current: Deployment,
+  command: Extract<Command, { type: 'override-guard' }>,
+): Decision {
+  const firedAt = current.firedGuards?.[command.triggerId];
+  if (firedAt === undefined) return reject('unchanged', 'That rollback trigger is not holding anything.');
+  if (current.guardOverrides?.[command.triggerId]?.firedAt === firedAt)
+    return reject('unchanged', 'That hold was already overridden.');
+  const reason = command.reason.trim();
+  if (!reason) return reject('reason_required', 'Overriding a rollback trigger needs a reason.');
+  const state = copyForChange(current);
+  state.guardOverrides = {
+    ...state.guardOverrides,
+    [command.triggerId]: { firedAt, by: command.actor, at: command.at, reason },
+  };
+  return {
+    ok: true,
+    state,
+    events: [
+      {
+        type: 'guard.overridden',
+        at: command.at,
+        actor: command.actor,
+        triggerId: command.triggerId,
+        reason,
+      },
+    ],
+  };
 }
 
-function steerRefusal(current: Deployment, what: string): string {
-  const roles = current.deployers.length > 0 ? `the *${current.deployers.join('*, *')}* role` : 'anyone';
-  return `Only the requester or ${roles} can ${what} for this deployment.`;
+/** A later deployment of the service started: this one can no longer be rolled back, nor keep watching. */
+export function supersede(current: Deployment, command: Extract<Command, { type: 'supersede' }>): Decision {
+  if (current.supersededBy || command.by === current.id) return reject('unchanged', 'Already superseded.');
+  const state = copyForChange(current);
+  state.supersededBy = { id: command.by, version: command.version, at: command.at };
+  delete state.watchUntil;
+  return {
+    ok: true,
+    state,
+    events: [
+      {
+        type: 'deployment.superseded',
+        at: command.at,
+        actor: BOT_ACTOR,
+        by: command.by,
+        version: command.version,
+      },
+    ],
+  };
+}
+
+/** The watch after completion ran out: the triggers stop (the card stops saying they watch). */
+export function endWatch(current: Deployment, command: Extract<Command, { type: 'end-watch' }>): Decision {
+  if (current.watchUntil === undefined || command.at < current.watchUntil)
+    return reject('unchanged', 'Still watching.');
+  const state = copyForChange(current);
+  delete state.watchUntil;
+  return { ok: true, state, events: [{ type: 'guards.stopped', at: command.at, actor: BOT_ACTOR }] };
+}
+
+/** Fired triggers nobody has overridden since they fired: they hold shifts towards the new code. */
+export function holdingTriggers(deployment: Deployment): string[] {
+  return Object.entries(deployment.firedGuards ?? {})
+    .filter(([id, firedAt]) => deployment.guardOverrides?.[id]?.firedAt !== firedAt)
+    .map(([id]) => id);
+}
+
+/** Whether a shift sends more users to the new version than now (back towards the start never does). */
+function exposesMore(deployment: Deployment, target: TrafficTarget): boolean {
+  const now = deployment.traffic?.current ?? deployment.liveAtStart;
+  if ('weight' in target) return now?.weight === undefined || target.weight > now.weight;
+  return deployment.liveAtStart?.slot === undefined || target.slot !== deployment.liveAtStart.slot;
+}
+
+function takesTraffic(target: TrafficTarget): boolean {
+  return 'weight' in target ? target.weight > 0 : true;
 }

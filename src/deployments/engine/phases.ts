@@ -148,6 +148,10 @@ export function finish(
   state.status = 'completed';
   state.endedAt = at;
   state.endedBy = actor;
+  // New code keeps taking all traffic: the rollback triggers keep watching for a while (0: they stop now).
+  const watch = checklist.rollback?.watch_after_completion ?? 0;
+  if (state.guardsArmedAt !== undefined && (checklist.rollback?.triggers.length ?? 0) > 0 && watch > 0)
+    state.watchUntil = at + Math.round(watch * (state.timeScale ?? 1));
   events.push({ type: 'deployment.completed', at, actor });
   scheduleFollowUps(checklist, state, at, events);
 }

@@ -1,5 +1,5 @@
 import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
-import { type Actor, BOT_ACTOR, type Deployment, type ItemState, isResolved } from '../model.js';
+import { BOT_ACTOR, type Deployment, type ItemState, isResolved } from '../model.js';
 import type { Decision, RejectionCode } from './types.js';
 
 /** Who may do what, and small lookups every transition needs. */
@@ -27,27 +27,6 @@ export function blockedBy(phase: Phase, state: Deployment, itemId: string): Item
   for (const item of phase.items) {
     if (item.id === itemId) return undefined;
     if (item.required && !isResolved(state.items[item.id])) return item;
-  }
-  return undefined;
-}
-
-/**
- * The requester, anyone in one of the deployment's deployer roles (anyone at all when none are set), or
- * Flightdeck itself (e.g. aborting a start whose thread could not be posted).
- */
-export function maySteer(deployment: Deployment, actor: Actor, actorRoles: readonly string[]): boolean {
-  return (
-    actor === BOT_ACTOR ||
-    deployment.deployers.length === 0 ||
-    actor === deployment.requestedBy ||
-    deployment.deployers.some((role) => actorRoles.includes(role))
-  );
-}
-
-export function checkOwner(item: Item, actorRoles: readonly string[]): Decision | undefined {
-  const role = ownerRole(item);
-  if (role && !actorRoles.includes(role)) {
-    return reject('forbidden', `Only members of the *${role}* role can change "${item.title}".`);
   }
   return undefined;
 }

@@ -6,9 +6,9 @@ import type { Command, Decision, DeploymentEvent } from './types.js';
 
 /**
  * Sign-offs: a role signs, `count` distinct people. Each signature records who and when; one person counts
- * once; with `four_eyes` the requester cannot sign their own deployment; a signer may withdraw while the
- * phase is open. The item is done when enough people have signed. (Role membership and the phase being
- * open are checked by resolveItem before it hands over.)
+ * once; with `four_eyes` the requester cannot sign their own deployment (permissions.ts); a signer may
+ * withdraw while the phase is open. The item is done when enough people have signed. (The phase being
+ * open is checked by resolveItem before it hands over.)
  */
 export function signOff(
   checklist: Checklist,
@@ -17,9 +17,6 @@ export function signOff(
   phase: Phase,
   command: Extract<Command, { type: 'resolve-item' }>,
 ): Decision {
-  if (checklist.four_eyes && command.actor === current.requestedBy) {
-    return reject('four_eyes', 'You started this deployment, so someone else has to sign off (four eyes).');
-  }
   const signatures = current.items[item.id]?.signatures ?? [];
   if (signatures.some((signature) => signature.by === command.actor)) {
     return reject('unchanged', `You already signed “${item.title}”.`);

@@ -58,9 +58,18 @@ export type Command =
       at: number;
     }
   | { type: 'rollback-result'; run: number; at: number; outcome: OperationOutcome }
-  /** An escalation level's timer fired. */
-  | { type: 'escalate'; key: string; chain: number; level: number; at: number }
-  | { type: 'acknowledge-escalation'; key: string; actor: Actor; at: number }
+  /**
+   * An escalation level's timer fired. `startedAt` is the chain's start the timer was set from: a pause
+   * moves it on, so a timer set before the pause no longer matches.
+   */
+  | { type: 'escalate'; key: string; chain: number; level: number; startedAt?: number; at: number }
+  | {
+      type: 'acknowledge-escalation';
+      key: string;
+      actor: Actor;
+      actorRoles: readonly string[];
+      at: number;
+    }
   /** Answers from the Retrospective modal; allowed once the deployment has ended (again to amend). */
   | {
       type: 'record-retrospective';
@@ -76,7 +85,20 @@ export type Command =
   | { type: 'wait-elapsed'; itemId: string; run: number; at: number }
   /** A rollback trigger held for its window on a checklist without automatic rollback. */
   | { type: 'guard-fired'; triggerId: string; measured: string; at: number }
-  | { type: 'guard-cleared'; triggerId: string; at: number };
+  | { type: 'guard-cleared'; triggerId: string; at: number }
+  /** Let the next traffic shift go ahead although this trigger fired (it holds shifts until then). */
+  | {
+      type: 'override-guard';
+      triggerId: string;
+      actor: Actor;
+      actorRoles: readonly string[];
+      reason: string;
+      at: number;
+    }
+  /** A later deployment of the same service and environment started. */
+  | { type: 'supersede'; by: string; version: string; at: number }
+  /** A completed deployment's watch after completion is over: its rollback triggers stop. */
+  | { type: 'end-watch'; at: number };
 
 /** What a traffic or rollback operation did on the cluster. */
 export type OperationOutcome =
@@ -213,6 +235,8 @@ export type DeploymentEvent =
       run: number;
       reason: string;
       trigger?: { id: string; title: string; measured: string };
+      /** Where it returns to: what was live when the deployment started (none without a strategy). */
+      to?: TrafficState;
     }
   | {
       type: 'rollback.completed';
@@ -236,6 +260,34 @@ export type DeploymentEvent =
   | { type: 'guards.armed'; at: number; actor: Actor }
   | { type: 'guard.fired'; at: number; actor: Actor; triggerId: string; measured: string }
   | { type: 'guard.cleared'; at: number; actor: Actor; triggerId: string }
+  | { type: 'guard.overridden'; at: number; actor: Actor; triggerId: string; reason: string }
+  | { type: 'deployment.superseded'; at: number; actor: Actor; by: string; version: string }
+  | { type: 'guards.stopped'; at: number; actor: Actor }
+  /** A pause held the chain; it climbs again from where it was, its start moved on by the pause. */
+  | {
+      type: 'escalation.resumed';
+      at: number;
+      actor: Actor;
+      key: string;
+      chain: number;
+      startedAt: number;
+      level: number;
+    }
+  /**
+   * Someone asked for something the rules do not let them do: who, what, and why not. Written to the audit
+   * stream; the state does not change.
+   */
+  | {
+      type: 'access.refused';
+      at: number;
+      actor: Actor;
+      /** The command, e.g. `resolve-item skipped`, `request-rollback`. */
+      action: string;
+      /** The item, escalation or trigger it was about. */
+      target?: string;
+      code: RejectionCode;
+      reason: string;
+    }
   | {
       type: 'wait.started';
       at: number;
@@ -261,7 +313,12 @@ export type RejectionCode =
   | 'not_finished'
   | 'busy'
   | 'four_eyes'
-  | 'not_applicable';
+  | 'not_waivable'
+  | 'not_applicable'
+  /** A fired rollback trigger holds traffic shifts until someone rolls back or overrides it. */
+  | 'held'
+  /** A later deployment of the service started: this one is no longer what runs. */
+  | 'superseded';
 
 export type Decision =
   | { ok: true; state: Deployment; events: DeploymentEvent[] }
@@ -278,5 +335,7 @@ export interface StartParams {
   trafficStrategy?: string;
   escalationLevels?: ReadonlyArray<{ after: number; notify: string; page: boolean }>;
   timeScale?: number;
+  /** What was live on the cluster as the deployment started (read by the caller); rollback returns here. */
+  liveAtStart?: TrafficState;
   at: number;
 }

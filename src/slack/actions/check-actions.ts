@@ -1,8 +1,8 @@
 import type { BlockAction, ButtonAction, OverflowAction, webApi } from '@slack/bolt';
-import { findItem, maySteer, ownerRole } from '../../deployments/engine.js';
+import { findItem } from '../../deployments/engine.js';
 import { serializeError } from '../../observability/logger.js';
 import { ACTION, VIEW } from '../action-ids.js';
-import { type SlackContext, tellUser } from '../context.js';
+import { allowedOrTold, type SlackContext, tellUser } from '../context.js';
 import { renderItemDetails } from '../render/details.js';
 import { truncate } from '../render/format.js';
 import type { InteractionRouter } from '../router.js';
@@ -105,20 +105,16 @@ async function rerun(context: SlackContext, client: webApi.WebClient, click: Cli
 
 /** Checks permission first, so nobody types a reason only to be refused. */
 async function askOverride(context: SlackContext, client: webApi.WebClient, click: Click): Promise<void> {
-  const loaded = await context.store.load(click.deploymentId);
+  const loaded = await allowedOrTold(client, context, click, (roles) => ({
+    type: 'override-check',
+    itemId: click.target,
+    actor: click.user,
+    actorRoles: roles,
+    reason: '(asking)',
+    at: Date.now(),
+  }));
   const found = loaded && findItem(loaded.checklist, click.target);
   if (!loaded || !found || found.item.kind !== 'check') return;
-  const roles = await context.roles.rolesOf(click.user);
-  const role = ownerRole(found.item);
-  if (!(role && roles.includes(role)) && !maySteer(loaded.state, click.user, roles)) {
-    await tellUser(
-      client,
-      context,
-      click,
-      `Only the *${role ?? 'deployer'}* role or the requester can override “${found.item.title}”.`,
-    );
-    return;
-  }
   const last = loaded.state.items[click.target]?.result?.summary;
   await openModal(
     client,

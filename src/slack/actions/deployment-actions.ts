@@ -1,7 +1,6 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
-import { maySteer } from '../../deployments/engine.js';
 import { ACTION, VIEW } from '../action-ids.js';
-import { type SlackContext, tellUser } from '../context.js';
+import { allowedOrTold, type SlackContext, tellUser } from '../context.js';
 import type { InteractionRouter } from '../router.js';
 import { openModal, readClick } from './item-actions.js';
 import { ackReason, type ModalOrigin, readModalMetadata, reasonModal } from './modals.js';
@@ -12,18 +11,14 @@ export function registerDeploymentActions(app: InteractionRouter, context: Slack
     await ack();
     const click = readClick(body, action);
     if (!click) return;
-    const loaded = await context.store.load(click.deploymentId);
+    const loaded = await allowedOrTold(client, context, click, (roles) => ({
+      type: 'abort',
+      actor: click.user,
+      actorRoles: roles,
+      reason: '(asking)',
+      at: Date.now(),
+    }));
     if (!loaded) return;
-    const roles = await context.roles.rolesOf(click.user);
-    if (!maySteer(loaded.state, click.user, roles)) {
-      await tellUser(
-        client,
-        context,
-        click,
-        `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can abort this deployment.`,
-      );
-      return;
-    }
     await openModal(
       client,
       context,
@@ -32,7 +27,7 @@ export function registerDeploymentActions(app: InteractionRouter, context: Slack
     );
   });
 
-  // Anyone who sees the call may take it: the record says who.
+  // The roles the chain called, the owners of what waits, and the deployers may take it.
   app.action<BlockAction<ButtonAction>>(
     ACTION.escalationAcknowledge,
     async ({ ack, body, action, client }) => {
@@ -43,6 +38,7 @@ export function registerDeploymentActions(app: InteractionRouter, context: Slack
         type: 'acknowledge-escalation',
         key: click.target,
         actor: click.user,
+        actorRoles: await context.roles.rolesOf(click.user),
         at: Date.now(),
       });
       if (!result.ok) await tellUser(client, context, click, result.message);

@@ -1,10 +1,10 @@
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import { walkedPhases } from '../../checklists/schema.js';
-import { findItem, ownerRole } from '../../deployments/engine.js';
+import { findItem } from '../../deployments/engine.js';
 import type { Resolution } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
 import { ACTION, VIEW } from '../action-ids.js';
-import { type SlackContext, tellUser } from '../context.js';
+import { allowedOrTold, type SlackContext, tellUser } from '../context.js';
 import { renderItemDetails, renderPhaseDetails } from '../render/details.js';
 import { parseActionValue, type SlackMessage, truncate } from '../render/format.js';
 import type { InteractionRouter } from '../router.js';
@@ -76,30 +76,35 @@ export function registerItemActions(app: InteractionRouter, context: SlackContex
     await ack();
     const click = readClick(body, action);
     if (!click) return;
-    const loaded = await context.store.load(click.deploymentId);
+    // Say no before asking for a reason, rather than after the person has typed one: the same rule the
+    // engine applies to the skip itself.
+    const loaded = await allowedOrTold(client, context, click, (roles) => ({
+      type: 'resolve-item',
+      itemId: click.target,
+      resolution: 'skipped',
+      actor: click.user,
+      actorRoles: roles,
+      at: Date.now(),
+    }));
     const found = loaded && findItem(loaded.checklist, click.target);
     if (!found) return;
-    // Say no before asking for a reason, rather than after the person has typed one.
-    const role = ownerRole(found.item);
-    if (role && !(await context.roles.isMember(click.user, role))) {
-      await tellUser(
-        client,
-        context,
-        click,
-        `Only members of the *${role}* role can change “${found.item.title}”.`,
-      );
-      return;
-    }
+    const waiver = found.item.kind === 'signoff';
+    const traffic =
+      found.item.kind === 'traffic' ? ' Traffic stays where it is, and the report says so.' : '';
     await openModal(
       client,
       context,
       click,
       reasonModal({
         callbackId: VIEW.skipItem,
-        title: 'Skip item',
-        submit: 'Skip',
-        prompt: `Why skip *${truncate(found.item.title, 200)}*? The reason goes into the audit log and the report.`,
-        placeholder: 'e.g. covered by the staging run an hour ago',
+        title: waiver ? 'Waive sign-off' : 'Skip item',
+        submit: waiver ? 'Waive' : 'Skip',
+        prompt: waiver
+          ? `Waive *${truncate(found.item.title, 200)}* instead of it being signed? A waiver is not a signature: the report names you, as the waiver, with your reason.`
+          : `Why skip *${truncate(found.item.title, 200)}*?${traffic} The reason goes into the audit log and the report.`,
+        placeholder: waiver
+          ? 'e.g. the approver is out; change reviewed in the incident channel'
+          : 'e.g. covered by the staging run an hour ago',
         metadata: click,
       }),
     );

@@ -1,11 +1,10 @@
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import type { Command } from '../../deployments/engine.js';
-import { maySteer } from '../../deployments/engine.js';
 import { isRollingBack } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
 import { ACTION, VIEW } from '../action-ids.js';
 import { parseTarget } from '../commands/parse.js';
-import { type SlackContext, tellUser } from '../context.js';
+import { allowedOrTold, type SlackContext, tellUser, threadLink } from '../context.js';
 import { truncate } from '../render/format.js';
 import { describeTarget } from '../render/operations.js';
 import type { InteractionRouter } from '../router.js';
@@ -53,6 +52,51 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
         }));
     });
   }
+
+  // A fired trigger holds the next shifts: who may roll back may instead let them go ahead, with a reason.
+  app.action<BlockAction<ButtonAction>>(ACTION.guardOverride, async ({ ack, body, action, client }) => {
+    await ack();
+    const click = readClick(body, action);
+    if (!click) return;
+    const loaded = await allowedOrTold(client, context, click, (roles) => ({
+      type: 'override-guard',
+      triggerId: click.target,
+      actor: click.user,
+      actorRoles: roles,
+      reason: '(asking)',
+      at: Date.now(),
+    }));
+    if (!loaded) return;
+    const trigger = loaded.checklist.rollback?.triggers.find((candidate) => candidate.id === click.target);
+    await openModal(
+      client,
+      context,
+      click,
+      reasonModal({
+        callbackId: VIEW.overrideGuard,
+        title: 'Override the hold',
+        submit: 'Override',
+        prompt: `*${truncate(trigger?.title ?? click.target, 200)}* fired, so traffic shifts wait. Let them go ahead anyway? The trigger keeps watching; your name and reason go into the audit log and the report.`,
+        placeholder: 'e.g. the health endpoint flaps; error rate and p95 are flat',
+        metadata: click,
+      }),
+    );
+  });
+
+  app.view(VIEW.overrideGuard, async ({ ack, view, body, client }) => {
+    const reason = await ackReason(view, ack, 'Say why the hold is overridden (it goes into the report).');
+    if (!reason) return;
+    const origin = readModalMetadata(view);
+    if (!origin) return;
+    await run(context, client, { ...origin, user: body.user.id }, async (roles) => ({
+      type: 'override-guard',
+      triggerId: origin.target,
+      actor: body.user.id,
+      actorRoles: roles,
+      reason,
+      at: Date.now(),
+    }));
+  });
 
   app.view(VIEW.rollback, async ({ ack, view, body, client }) => {
     const reason = await ackReason(view, ack, 'Say why you roll back (it goes into the report).');
@@ -116,15 +160,22 @@ export async function askRollback(
   click: Click,
   suggested?: string,
 ): Promise<void> {
-  const loaded = await context.store.load(click.deploymentId);
+  const loaded = await allowedOrTold(client, context, click, (roles) => ({
+    type: 'request-rollback',
+    actor: click.user,
+    actorRoles: roles,
+    reason: '(asking)',
+    at: Date.now(),
+  }));
   if (!loaded) return;
-  const roles = await context.roles.rolesOf(click.user);
-  if (!maySteer(loaded.state, click.user, roles)) {
+  const superseded = loaded.state.supersededBy;
+  if (superseded) {
+    const link = await threadLink(client, context, superseded.id);
     await tellUser(
       client,
       context,
       click,
-      `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can roll back this deployment.`,
+      `${loaded.state.service} ${superseded.version} has started since, so ${loaded.state.version} is no longer what runs; nothing was rolled back. ${link ? `<${link}|Roll back from its thread>` : `Roll back from deployment \`${superseded.id}\``}.`,
     );
     return;
   }
@@ -132,13 +183,13 @@ export async function askRollback(
     await tellUser(client, context, click, 'A rollback is already in progress.');
     return;
   }
-  const where = loaded.state.traffic?.initial?.description;
+  const where = (loaded.state.liveAtStart ?? loaded.state.traffic?.initial)?.description;
   const view = reasonModal({
     callbackId: VIEW.rollback,
     title: 'Roll back',
     submit: 'Roll back',
     prompt: truncate(
-      `Roll back *${loaded.state.service} ${loaded.state.version}*${where ? ` to “${where}”` : ''}? Traffic moves back and the deployment ends as rolled back.`,
+      `Roll back *${loaded.state.service} ${loaded.state.version}* to what was live when it started${where ? `: “${where}”` : ''}? Traffic moves back (nothing moves if it is still there) and the deployment ends as rolled back.`,
       3000,
     ),
     placeholder: 'e.g. checkout errors up since the 50% step',

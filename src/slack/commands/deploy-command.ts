@@ -1,5 +1,5 @@
 import type { App, RespondFn, webApi } from '@slack/bolt';
-import { maySteer } from '../../deployments/engine.js';
+import { isDeployer } from '../../deployments/engine.js';
 import { BOT_ACTOR } from '../../deployments/model.js';
 import type { LoadedDeployment } from '../../deployments/store.js';
 import { serializeError } from '../../observability/logger.js';
@@ -119,9 +119,10 @@ async function start(
   request: { service: string; version: string; checklistId?: string; actor: string },
 ): Promise<void> {
   const service = context.catalogue.services[request.service];
-  if (service && service.deployers.length > 0) {
+  if (service) {
+    // The same rule as every other steering action, with nobody yet the requester.
     const roles = await context.roles.rolesOf(request.actor);
-    if (!service.deployers.some((role) => roles.includes(role))) {
+    if (!isDeployer({ requestedBy: '', deployers: service.deployers }, { actor: request.actor, roles })) {
       await respond({
         response_type: 'ephemeral',
         text: `Only the *${service.deployers.join('*, *')}* role can start ${request.service} deployments. Nothing was started.`,
@@ -392,12 +393,15 @@ async function operate(
   if (request.type === 'traffic') {
     const target = request.target;
     if ('slot' in target || target.weight === 100) {
-      const loaded = await context.store.load(id);
-      if (loaded && !maySteer(loaded.state, who.user, roles)) {
-        await respond({
-          response_type: 'ephemeral',
-          text: `Only the requester or the *${loaded.state.deployers.join('*, *')}* role can shift traffic for ${request.service}. Nothing changed.`,
-        });
+      const verdict = await context.deployments.permitted(id, {
+        type: 'request-traffic',
+        target,
+        actor: who.user,
+        actorRoles: roles,
+        at: Date.now(),
+      });
+      if (!verdict.ok) {
+        await respond({ response_type: 'ephemeral', text: `${verdict.message} Nothing changed.` });
         return;
       }
       const what = `${request.service}`;

@@ -1,3 +1,4 @@
+import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import type { DeploymentEvent } from '../../deployments/engine.js';
 import type { Deployment, TrafficState, TrafficTarget } from '../../deployments/model.js';
@@ -45,6 +46,14 @@ export function describeTarget(target: TrafficTarget): string {
   return 'weight' in target ? `canary ${target.weight}%` : `the ${target.slot} slot`;
 }
 
+/** "blue", "canary 0%", "revision 4": the live state in a word or two. */
+function whatLive(value: TrafficState | undefined): string {
+  if (value?.slot) return value.slot;
+  if (value?.weight !== undefined) return `canary ${value.weight}%`;
+  if (value?.revision !== undefined) return `revision ${value.revision}`;
+  return 'what was there';
+}
+
 function state(label: string, value: TrafficState | undefined): string {
   return value ? `*${label}:* ${escapeText(truncate(value.description, 300))}` : '';
 }
@@ -60,10 +69,17 @@ export function renderRollback(deployment: Deployment, run: number, deployers: s
   const blocks: Block[] = [];
   let text: string;
   if (rollback?.completedAt !== undefined && deployment.status === 'rolled_back') {
-    text = `↩️ Rolled back ${what} in ${formatDuration(rollback.durationMs ?? 0)}`;
-    const lines = [`*${text}*`, why, state('Before', rollback.before), state('After', rollback.after)].filter(
-      Boolean,
-    );
+    const stayed = rollback.moved === false;
+    text = stayed
+      ? `↩️ ${what} rolled back — nothing to move back: ${whatLive(rollback.after)} was live and still is`
+      : `↩️ Rolled back ${what} in ${formatDuration(rollback.durationMs ?? 0)}`;
+    const lines = [
+      `*${escapeText(text)}*`,
+      why,
+      ...(stayed
+        ? [state('Traffic', rollback.after)]
+        : [state('Before', rollback.before), state('After', rollback.after)]),
+    ].filter(Boolean);
     blocks.push({
       type: 'section',
       block_id: 'rollback.text',
@@ -145,33 +161,45 @@ export function renderGuardAlert(
 ): SlackMessage {
   const trigger = checklist.rollback?.triggers.find((candidate) => candidate.id === triggerId);
   const title = trigger?.title ?? triggerId;
-  const stillFiring = deployment.firedGuards?.[triggerId] === firedAt && deployment.status === 'active';
+  const live =
+    deployment.status === 'active' ||
+    deployment.status === 'paused' ||
+    (deployment.status === 'completed' && !deployment.supersededBy);
+  const stillFiring = deployment.firedGuards?.[triggerId] === firedAt && live;
+  const override = deployment.guardOverrides?.[triggerId];
+  const overridden = override?.firedAt === firedAt ? override : undefined;
   const text = `🚨 ${title}: ${measured}`;
   const lines = [
     `*🚨 ${escapeText(truncate(title, 200))}* — ${escapeText(truncate(measured, 400))}`,
-    stillFiring
-      ? `${onCall} this trigger does not roll back by itself. Roll back now, or keep watching.`
-      : deployment.status === 'rolled_back'
+    !stillFiring
+      ? deployment.status === 'rolled_back'
         ? '_Rolled back._'
-        : '_Recovered, or the deployment moved on._',
+        : '_Recovered, or the deployment moved on._'
+      : overridden
+        ? `_Hold overridden by ${mention(overridden.by)} ${slackTime(overridden.at)}: “${escapeText(truncate(overridden.reason, 300))}” — traffic shifts may go on; the trigger keeps watching._`
+        : `${onCall} this trigger does not roll back by itself. Roll back now, or override the hold with a reason: until then no traffic shift sends more users to the new version.`,
   ];
   const blocks: Block[] = [
     { type: 'section', block_id: 'guard.text', text: { type: 'mrkdwn', text: lines.join('\n') } },
   ];
   if (stillFiring) {
-    blocks.push({
-      type: 'actions',
-      block_id: 'guard.actions',
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTION.deploymentRollback,
-          text: { type: 'plain_text', text: '↩️ Roll back now…' },
-          style: 'danger',
-          value: actionValue(deployment.id, triggerId),
-        },
-      ],
-    });
+    const elements: types.Button[] = [
+      {
+        type: 'button',
+        action_id: ACTION.deploymentRollback,
+        text: { type: 'plain_text', text: '↩️ Roll back now…' },
+        style: 'danger',
+        value: actionValue(deployment.id, triggerId),
+      },
+    ];
+    if (!overridden && deployment.status !== 'completed')
+      elements.push({
+        type: 'button',
+        action_id: ACTION.guardOverride,
+        text: { type: 'plain_text', text: 'Override hold…' },
+        value: actionValue(deployment.id, triggerId),
+      });
+    blocks.push({ type: 'actions', block_id: 'guard.actions', elements });
   }
   return { text, blocks };
 }

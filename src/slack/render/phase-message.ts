@@ -335,8 +335,13 @@ function stepText(
       const what = item.kind === 'wait' ? 'watched, no rollback trigger fired' : result;
       return `${titleLine(item, state, caps)}\n${what} · ${by}${state.at ? ` · ${slackTime(state.at)}` : ''}`;
     }
-    default:
-      return itemText(item, state, caps, context);
+    default: {
+      const text = itemText(item, state, caps, context);
+      // A step passed over by hand leaves traffic where it was: the row says so, not only the report.
+      return item.kind === 'traffic' && (state.status === 'skipped' || state.status === 'n/a')
+        ? `${text}\n_traffic not moved by this step_`
+        : text;
+    }
   }
 }
 
@@ -421,7 +426,13 @@ function describeResolution(state: ItemState, caps: Caps): string | undefined {
   if (state.reason)
     reason =
       caps.reason > 0 ? `: “${escapeText(truncate(state.reason, caps.reason))}”` : ' (reason in Details)';
-  const verb = state.overridden ? 'overridden' : state.status === 'n/a' ? 'marked n/a' : state.status;
+  const verb = state.waived
+    ? 'waived (not signed)'
+    : state.overridden
+      ? 'overridden'
+      : state.status === 'n/a'
+        ? 'marked n/a'
+        : state.status;
   return `${verb} by ${mention(state.by)}${when}${reason}`;
 }
 
@@ -477,8 +488,19 @@ function itemButtons(
       style: 'primary',
       value,
     },
-    { type: 'button', action_id: ACTION.itemSkip, text: { type: 'plain_text', text: 'Skip…' }, value },
-    {
+  ];
+  // A sign-off is skipped only as a waiver by its `waivable_by` role (Skip… opens the waiver); a traffic
+  // step done by hand is skipped with a reason, never marked n/a with a tap.
+  if (item.kind !== 'signoff' || item.signoff.waivable_by) {
+    elements.push({
+      type: 'button',
+      action_id: ACTION.itemSkip,
+      text: { type: 'plain_text', text: item.kind === 'signoff' ? 'Waive…' : 'Skip…' },
+      value,
+    });
+  }
+  if (item.kind === 'manual') {
+    elements.push({
       type: 'button',
       action_id: ACTION.itemNotApplicable,
       text: { type: 'plain_text', text: 'N/A' },
@@ -492,8 +514,8 @@ function itemButtons(
         confirm: { type: 'plain_text', text: 'Mark N/A' },
         deny: { type: 'plain_text', text: 'Cancel' },
       },
-    },
-  ];
+    });
+  }
   if (item.kind !== 'manual' || item.notes || item.commands?.length) {
     elements.push({
       type: 'button',

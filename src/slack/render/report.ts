@@ -30,7 +30,10 @@ export function reportHeadline(report: DeploymentReport): string {
   const what = `${report.service} ${report.version}`;
   switch (report.status) {
     case 'completed':
-      return `✅ ${what} deployed to ${report.environment}`;
+      // Never "deployed" when traffic did not end where the checklist's last traffic step put it.
+      return report.trafficShortfall
+        ? `⚠️ ${what} completed in ${report.environment} — ${report.trafficShortfall.phrase}`
+        : `✅ ${what} deployed to ${report.environment}`;
     case 'rolled_back':
       return `↩️ ${what} rolled back in ${report.environment}`;
     case 'aborted':
@@ -108,6 +111,18 @@ function totals(report: DeploymentReport): string[] {
   const lines = [
     `*Duration:* ${formatDuration(report.metrics.durationMs)}${report.metrics.pausedMs > 0 ? ` (paused ${formatDuration(report.metrics.pausedMs)})` : ''} · *Items:* ${items.done} done, ${items.skipped.length} skipped, ${items.notApplicable.length} n/a of ${items.total}`,
   ];
+  const short = report.trafficShortfall;
+  if (short)
+    lines.push(
+      `⚠️ *${escapeText(short.phrase)}:* “${escapeText(truncate(short.title, 150))}” ${short.status === 'n/a' ? 'marked n/a' : short.status}${short.by ? ` by ${mention(short.by)}` : ''}${short.reason ? `: “${escapeText(truncate(short.reason, 300))}”` : ''}`,
+    );
+  const version = report.versionCheck;
+  if (version)
+    lines.push(
+      version.verified.length > 0
+        ? `*Version verified:* ${escapeText(truncate(version.verified.map((check) => check.summary).join('; '), 600))}`
+        : `⚠️ *Version not verified:* ${escapeText(truncate(version.unverified.map((check) => `${check.title} ${check.final}`).join('; ') || 'no image check was reached', 600))}`,
+    );
   const c = report.checks;
   if (c.total > 0) {
     lines.push(

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import { type Deployment, isResolved, isRollingBack, isTerminal } from '../../deployments/model.js';
+import { trafficShortfall } from '../../deployments/traffic-plan.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {
@@ -12,6 +13,7 @@ import {
   progressBar,
   type SlackMessage,
   slackDateTime,
+  slackTime,
   truncate,
 } from './format.js';
 
@@ -19,6 +21,19 @@ import {
 export interface CardContext {
   namespace?: string;
   links?: Readonly<Record<string, string>>;
+  /** The clock the "watching for N more minutes" line counts from (default: now). */
+  now?: number;
+}
+
+/** How long the rollback triggers still watch a completed deployment, in words; undefined when they do not. */
+function watchingFor(deployment: Deployment, now: number): string | undefined {
+  if (deployment.status !== 'completed' || deployment.supersededBy || deployment.watchUntil === undefined)
+    return undefined;
+  const left = deployment.watchUntil - now;
+  if (left <= 0) return undefined;
+  return left >= 120_000
+    ? `${Math.round(left / 60_000)} more minutes`
+    : `${Math.ceil(left / 1_000)} more seconds`;
 }
 
 export const CARD_KEY = 'card';
@@ -90,8 +105,16 @@ export function renderStatusCard(
     });
     progress += `\n*After the rollback:* ${truncate(lines.join(' · '), 1_000)}`;
   }
+  const short = trafficShortfall(deployment, checklist);
+  if (short)
+    progress += `\n⚠️ *${escapeText(short.phrase)}:* “${escapeText(truncate(short.title, 100))}” ${short.status === 'n/a' ? 'marked n/a' : short.status}${short.by ? ` by ${mention(short.by)}` : ''}`;
   if (deployment.guardsArmedAt !== undefined && !isTerminal(deployment))
     progress += ' · 🛡️ rollback triggers armed';
+  const watching = watchingFor(deployment, context.now ?? Date.now());
+  if (watching && deployment.watchUntil !== undefined)
+    progress += `\n🛡️ Rollback triggers watching for ${watching} (until ${slackTime(deployment.watchUntil)}): new code takes all traffic`;
+  if (deployment.supersededBy)
+    progress += `\n_Superseded by ${escapeText(deployment.service)} \`${escapeText(deployment.supersededBy.version)}\` (\`${deployment.supersededBy.id}\`): roll back from its thread._`;
   let where: string;
   if (deployment.status === 'rolled_back' && rollback) {
     where = `*Rolled back* in ${formatDuration(rollback.durationMs ?? 0)} by ${mention(rollback.requestedBy)}: “${escapeText(truncate(rollback.reason, 300))}”`;
@@ -125,8 +148,8 @@ export function renderStatusCard(
       elements: [{ type: 'mrkdwn', text: contextParts.join('  ·  ') }],
     },
   ];
-  if (deployment.status === 'completed' && !isRollingBack(deployment)) {
-    // Problems often show up after promotion: the last deployment can still be rolled back.
+  if (deployment.status === 'completed' && !isRollingBack(deployment) && !deployment.supersededBy) {
+    // Problems often show up after promotion: the latest deployment can still be rolled back (only it).
     blocks.push({
       type: 'actions',
       block_id: 'card.actions',

@@ -33,6 +33,7 @@ services:
   web:
     checklist: tiny
     channel: C0WEB
+    deployers: [anyone]
     health_url: https://web.example.com/health
 roles:
   dba: { users: [U0DBA] }
@@ -92,6 +93,7 @@ services:
   web:
     checklist: missing-one
     channel: C0WEB
+    deployers: [anyone]
   api:
     checklist: tiny
     channel: C0API
@@ -109,10 +111,10 @@ roles:
           /flightdeck\.yaml:4: services\.web\.checklist: no checklist "missing-one" \(have: tiny\)/,
         ),
         expect.stringMatching(
-          /flightdeck\.yaml:7: services\.api\.checklist: checklist "tiny" uses \{\{health_url\}\}/,
+          /flightdeck\.yaml:8: services\.api\.checklist: checklist "tiny" uses \{\{health_url\}\}/,
         ),
         expect.stringMatching(
-          /flightdeck\.yaml:9: services\.api\.deployers\[0\]: no role "release-managers"/,
+          /flightdeck\.yaml:10: services\.api\.deployers\[0\]: no role "release-managers"/,
         ),
         expect.stringMatching(/tiny\.yaml: phases\[0\]\.items\[0\]\.owner: role "dba" is not defined/),
       ]),
@@ -132,6 +134,7 @@ services:
   web:
     checklist: tiny
     channel: C0WEB
+    deployers: [anyone]
     health_url: https://web.example.com/health
 escalation:
   levels:
@@ -149,11 +152,37 @@ roles:
     if (result.ok) return;
     expect(result.problems.map(formatProblem)).toEqual([
       expect.stringMatching(
-        /flightdeck\.yaml:11: escalation\.levels\[2\]\.notify: no role "engineering-director" under roles:/,
+        /flightdeck\.yaml:12: escalation\.levels\[2\]\.notify: no role "engineering-director" under roles:/,
       ),
       expect.stringMatching(
         /tiny\.yaml: escalation\.levels\[1\]\.notify: role "sre-leads" is not defined under roles: in .*flightdeck\.yaml/,
       ),
+    ]);
+  });
+
+  it('wants deployers named (or `anyone`, explicitly), and keeps `anyone` from being a role', async () => {
+    const path = await setup(`
+services:
+  web:
+    checklist: tiny
+    channel: C0WEB
+    health_url: https://web.example.com/health
+  api:
+    checklist: tiny
+    channel: C0API
+    health_url: https://api.example.com/health
+    deployers: []
+roles:
+  dba: { users: [U0DBA] }
+  anyone: { users: [U0EVERYONE] }
+`);
+    const result = await loadConfig({ ...CREDS, FLIGHTDECK_CONFIG: path });
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(
+        /flightdeck\.yaml:3: services\.web\.deployers: name the roles that may deploy this service \(e\.g\. \[deployer\]\), or \[anyone\] to let everyone$/,
+      ),
+      expect.stringMatching(/flightdeck\.yaml:11: services\.api\.deployers: name the roles that may deploy/),
+      expect.stringMatching(/flightdeck\.yaml:\d+: roles: "anyone" is reserved: it means everyone/),
     ]);
   });
 
@@ -163,6 +192,7 @@ services:
   web:
     checklist: tiny
     channel: C0WEB
+    deployers: [anyone]
     health_url: https://web.example.com/health
 roles:
   dba: { users: [U0DBA] }

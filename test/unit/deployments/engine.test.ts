@@ -29,7 +29,7 @@ function resolve(
     itemId,
     resolution: 'done',
     actor: 'U0ANY',
-    actorRoles: ['dba', 'tech-lead'],
+    actorRoles: ['dba', 'tech-lead', 'deployer'],
     at: 2_000,
     ...overrides,
   };
@@ -106,7 +106,7 @@ describe('decide: resolving items', () => {
       type: 'reopen-item',
       itemId: 'tag',
       actor: 'U0ANY',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 5,
     });
     expect(reopenedRequired).toMatchObject({ ok: false, code: 'phase_closed' });
@@ -190,7 +190,7 @@ describe('decide: reopen (undo)', () => {
       type: 'reopen-item',
       itemId: 'tag',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 3,
     });
     expect(decision.ok && decision.state.items.tag).toEqual({ status: 'pending' });
@@ -203,7 +203,7 @@ describe('decide: reopen (undo)', () => {
         type: 'reopen-item',
         itemId: 'backup',
         actor: 'U0A',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at: 3,
       }),
     ).toMatchObject({
@@ -354,7 +354,7 @@ describe('decide: step-by-step phases', () => {
     itemId,
     resolution: 'done',
     actor: 'U0A',
-    actorRoles: [],
+    actorRoles: ['deployer'],
     at: 5,
   });
 
@@ -472,7 +472,7 @@ describe('decide: automated checks', () => {
       itemId: 'note',
       resolution: 'done',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 2,
     }).state;
     state = apply2(state, { type: 'check-result', itemId: 'health', run: 1, result: result('error') }).state;
@@ -609,7 +609,7 @@ describe('decide: automated checks', () => {
       itemId: 'note',
       resolution: 'done',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 2,
     }).state;
     state = apply2(state, { type: 'check-result', itemId: 'health', run: 1, result: result('passed') }).state;
@@ -620,7 +620,7 @@ describe('decide: automated checks', () => {
       itemId: 'shift',
       resolution: 'done',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 5,
     });
     expect(shifted.state.items.errors).toEqual({ status: 'running', run: 1 });

@@ -38,7 +38,7 @@ const params: StartParams = {
   version: '1',
   channel: 'C1',
   requestedBy: 'U0REQ',
-  deployers: [],
+  deployers: ['deployer'],
   escalationLevels: levels,
   at: 1_000,
 };
@@ -99,6 +99,7 @@ describe('escalations', () => {
       type: 'acknowledge-escalation',
       key: 'phase:prep',
       actor: 'U0ONCALL',
+      actorRoles: ['deployer'],
       at: 1_050,
     });
     expect(types(acked.events)).toEqual(['escalation.acknowledged']);
@@ -142,7 +143,7 @@ describe('escalations', () => {
       type: 'rerun-check',
       itemId: 'health',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 1_600,
     });
     expect(rerun.events).toContainEqual(
@@ -209,7 +210,7 @@ describe('escalations', () => {
       itemId: 'go',
       resolution: 'done',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 1_050,
     }).state;
     expect(state.status).toBe('completed');
@@ -223,6 +224,7 @@ describe('escalations', () => {
       type: 'acknowledge-escalation',
       key: 'phase:day-1',
       actor: 'U0SRE',
+      actorRoles: ['deployer'],
       at: 5_200,
     });
     expect(acked.state.escalations?.['phase:day-1']).toMatchObject({ acknowledgedBy: 'U0SRE' });
@@ -230,7 +232,13 @@ describe('escalations', () => {
 
   it('end with the deployment', () => {
     const { state } = startDeployment(checklist, params);
-    const aborted = run(state, { type: 'abort', actor: 'U0REQ', actorRoles: [], reason: 'stop', at: 2_000 });
+    const aborted = run(state, {
+      type: 'abort',
+      actor: 'U0REQ',
+      actorRoles: ['deployer'],
+      reason: 'stop',
+      at: 2_000,
+    });
     expect(aborted.events).toContainEqual(
       expect.objectContaining({ type: 'escalation.resolved', key: 'phase:prep' }),
     );

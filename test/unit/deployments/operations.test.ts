@@ -125,7 +125,7 @@ describe('traffic steps', () => {
         type: 'request-traffic',
         target: { weight: 50 },
         actor: 'U0REQ',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at: 1,
       }),
     ).toMatchObject({
@@ -144,7 +144,7 @@ describe('traffic steps', () => {
         itemId: 'five',
         resolution: 'done',
         actor: 'U0REQ',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at: 1,
       }),
     ).toMatchObject({ ok: false, code: 'not_manual' });
@@ -187,7 +187,7 @@ describe('watch windows', () => {
         itemId: 'watch',
         resolution: 'done',
         actor: 'U0REQ',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at: 1,
       }),
     ).toMatchObject({ ok: false, code: 'not_manual' });
@@ -197,11 +197,16 @@ describe('watch windows', () => {
   });
 
   it('starts over after a pause, since nobody watched meanwhile', () => {
-    const paused = run(watching(), { type: 'pause', actor: 'U0REQ', actorRoles: [], at: 2_600 }).state;
+    const paused = run(watching(), {
+      type: 'pause',
+      actor: 'U0REQ',
+      actorRoles: ['deployer'],
+      at: 2_600,
+    }).state;
     expect(
       decide(canary, paused, { type: 'wait-elapsed', itemId: 'watch', run: 1, at: 3_100 }),
     ).toMatchObject({ ok: false, code: 'not_active' });
-    const resumed = run(paused, { type: 'resume', actor: 'U0REQ', actorRoles: [], at: 5_000 });
+    const resumed = run(paused, { type: 'resume', actor: 'U0REQ', actorRoles: ['deployer'], at: 5_000 });
     expect(resumed.events).toEqual(['deployment.resumed', 'wait.started']);
     expect(resumed.state.items.watch).toMatchObject({ status: 'running', run: 2 });
   });
@@ -268,7 +273,7 @@ describe('rollback', () => {
     const automatic = decide(canary, begun, {
       type: 'request-rollback',
       actor: BOT_ACTOR,
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'Error rate > 5% for 5 minutes',
       trigger: {
         id: 'error-rate',
@@ -317,20 +322,22 @@ describe('rollback after promotion', () => {
       itemId: 'a',
       resolution: 'done',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 2,
     });
     if (!done.ok) throw new Error(done.message);
     state = done.state;
     expect(state.status).toBe('completed');
-    expect(decide(one, state, { type: 'pause', actor: 'U0REQ', actorRoles: [], at: 3 })).toMatchObject({
+    expect(
+      decide(one, state, { type: 'pause', actor: 'U0REQ', actorRoles: ['deployer'], at: 3 }),
+    ).toMatchObject({
       ok: false,
       code: 'not_active',
     });
     const requested = decide(one, state, {
       type: 'request-rollback',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'errors after promotion',
       at: 4,
     });
@@ -486,7 +493,7 @@ describe('the rollback checklist', () => {
     state = step(state, {
       type: 'request-rollback',
       actor: BOT_ACTOR,
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'error rate up',
       at: 10_000,
     }).state;
@@ -523,14 +530,17 @@ describe('the rollback checklist', () => {
   it('walks its phases in order, with owners, and never reopens the interrupted flow', () => {
     let state = rolledBack().state;
     // The flow is over: its items, shifts and rollbacks are refused.
-    expect(decideOn(state, resolve('notes'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decideOn(state, resolve('notes', ['deployer']))).toMatchObject({ ok: false, code: 'not_active' });
     expect(decideOn(state, shift('full'))).toMatchObject({ ok: false, code: 'not_active' });
     expect(decideOn(state, { type: 'wait-elapsed', itemId: 'watch', run: 1, at: 11_000 })).toMatchObject({
       ok: false,
       code: 'not_active',
     });
     // The next rollback phase is not open yet.
-    expect(decideOn(state, resolve('incident'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(decideOn(state, resolve('incident', ['deployer']))).toMatchObject({
+      ok: false,
+      code: 'not_active',
+    });
     expect(decideOn(state, resolve('tell'))).toMatchObject({ ok: false, code: 'forbidden' });
 
     state = step(state, {
@@ -547,7 +557,7 @@ describe('the rollback checklist', () => {
     ]);
     state = told.state;
     expect(state.phases.review).toMatchObject({ status: 'active' });
-    const reviewed = step(state, resolve('incident', [], 30_000));
+    const reviewed = step(state, resolve('incident', ['deployer'], 30_000));
     expect(reviewed.events.map((event) => event.type)).toEqual(['item.resolved', 'phase.completed']);
     expect(reviewed.state).toMatchObject({ status: 'rolled_back', endedAt: 10_900 });
     expect(reviewed.state.phases.review).toMatchObject({ status: 'completed', completedAt: 30_000 });
@@ -569,7 +579,7 @@ describe('the rollback checklist', () => {
     state = step(state, {
       type: 'request-rollback',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'bad',
       at: 5,
     }).state;

@@ -45,7 +45,7 @@ const params: StartParams = {
   version: '1',
   channel: 'C1',
   requestedBy: 'U0REQ',
-  deployers: [],
+  deployers: ['deployer'],
   timeScale: 0.001,
   at: 1_000,
 };
@@ -122,7 +122,7 @@ describe('follow-up phases', () => {
       itemId: 'deploy',
       resolution: 'done',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 10_000,
     }).state;
   }
@@ -135,7 +135,7 @@ describe('follow-up phases', () => {
       itemId: 'deploy',
       resolution: 'done',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 10_000,
     });
     expect(done.state.status).toBe('completed');
@@ -181,7 +181,13 @@ describe('follow-up phases', () => {
     expect(walked.events.map((event) => event.type)).toEqual(['item.resolved', 'phase.completed']);
     expect(walked.state.status).toBe('completed');
     expect(
-      decide(checklist, walked.state, { type: 'abort', actor: 'U0REQ', actorRoles: [], reason: 'x', at: 1 }),
+      decide(checklist, walked.state, {
+        type: 'abort',
+        actor: 'U0REQ',
+        actorRoles: ['deployer'],
+        reason: 'x',
+        at: 1,
+      }),
     ).toMatchObject({ ok: false, code: 'not_active' });
   });
 
@@ -217,7 +223,7 @@ describe('follow-up phases', () => {
       type: 'request-traffic',
       itemId: 'full',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 2_000,
     }).state;
     const shifted = step(state, {
@@ -242,7 +248,7 @@ describe('follow-up phases', () => {
       itemId: 'notes',
       resolution: 'done',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 9_000,
     });
     expect(done.state.status).toBe('completed');

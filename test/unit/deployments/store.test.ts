@@ -57,7 +57,7 @@ describe('DeploymentStore with real Redis', () => {
     await a.service.execute(first.deployment.id, {
       type: 'abort',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'test',
       at: 1,
     });
@@ -81,7 +81,7 @@ describe('DeploymentStore with real Redis', () => {
           itemId: `item-${index}`,
           resolution: 'done',
           actor: `U0USER${index}`,
-          actorRoles: [],
+          actorRoles: ['deployer'],
           at: 1_000 + index,
         }),
       ),
@@ -119,7 +119,7 @@ describe('DeploymentStore with real Redis', () => {
         itemId,
         resolution: 'done',
         actor: 'U0USER',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at,
       });
     // Issued in one tick, as a phase's checks finishing together are: one turn takes them all.
@@ -164,7 +164,14 @@ describe('DeploymentStore with real Redis', () => {
     const click = (itemId: string) =>
       a.service.execute(
         id,
-        { type: 'resolve-item', itemId, resolution: 'done', actor: 'U0USER', actorRoles: [], at: 1 },
+        {
+          type: 'resolve-item',
+          itemId,
+          resolution: 'done',
+          actor: 'U0USER',
+          actorRoles: ['deployer'],
+          at: 1,
+        },
         { gatherMs: 50 },
       );
     const first = click('item-0');
@@ -187,11 +194,11 @@ describe('DeploymentStore with real Redis', () => {
         itemId,
         resolution: 'done',
         actor,
-        actorRoles: [],
+        actorRoles: ['deployer'],
         at: 1,
       });
     const reopen = (on: typeof a, itemId: string) =>
-      on.service.execute(id, { type: 'reopen-item', itemId, actor: 'U0B', actorRoles: [], at: 2 });
+      on.service.execute(id, { type: 'reopen-item', itemId, actor: 'U0B', actorRoles: ['deployer'], at: 2 });
 
     // A's cache says item-0 is open; B has done it since. A's write is refused, it loads, and refuses too.
     await a.store.load(id); // A has seen the deployment, as any replica that has shown it
@@ -226,7 +233,7 @@ describe('DeploymentStore with real Redis', () => {
           itemId: 'tag',
           resolution: 'done',
           actor: `U0USER${index}`,
-          actorRoles: [],
+          actorRoles: ['deployer'],
           at: 5_000,
         }),
       ),
@@ -264,7 +271,7 @@ describe('DeploymentStore with real Redis', () => {
       itemId: 'tag',
       resolution: 'done',
       actor: 'U0A',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: 11,
     });
     expect(next.ok && next.state.currentPhase).toBe(1);
@@ -337,7 +344,7 @@ describe('DeploymentStore with real Redis', () => {
       const aborted = await service.execute(started.deployment.id, {
         type: 'abort',
         actor: 'U0A',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         reason: 'next',
         at: clock + 1,
       });

@@ -155,7 +155,13 @@ const resolve = (itemId: string, actor: string, roles: string[], at: number, ext
 /** Prepare walked by people (a skip, an n/a, a withdrawn signature), an escalation acknowledged, canary 5%. */
 const prepared: Command[] = [
   { type: 'escalate', key: 'phase:prepare', chain: 1, level: 1, at: s(60) },
-  { type: 'acknowledge-escalation', key: 'phase:prepare', actor: 'U0ONCALL', at: s(90) },
+  {
+    type: 'acknowledge-escalation',
+    key: 'phase:prepare',
+    actor: 'U0ONCALL',
+    actorRoles: ['deployer'],
+    at: s(90),
+  },
   resolve('backup', 'U0DBA', ['dba'], s(100), {
     resolution: 'skipped',
     reason: 'covered by the staging run',
@@ -167,7 +173,7 @@ const prepared: Command[] = [
   resolve('approve', 'U0LEAD1', ['tech-lead'], s(160)),
   resolve('approve', 'U0LEAD3', ['tech-lead'], s(180)),
   // Canary opened at 180 s. 5% at 185 s, verified at 187 s: new code takes traffic.
-  { type: 'request-traffic', itemId: 'shift-5', actor: 'U0REQ', actorRoles: [], at: s(185) },
+  { type: 'request-traffic', itemId: 'shift-5', actor: 'U0REQ', actorRoles: ['deployer'], at: s(185) },
   { type: 'traffic-result', run: 1, at: s(187), outcome: traffic(5, 0) },
   // The error-rate check fails (run 1), is re-run and passes (run 2).
   {
@@ -176,7 +182,7 @@ const prepared: Command[] = [
     run: 1,
     result: run('failed', 'error rate 2.5% > 0.1%', s(210), 0.025),
   },
-  { type: 'rerun-check', itemId: 'error-rate', actor: 'U0REQ', actorRoles: [], at: s(240) },
+  { type: 'rerun-check', itemId: 'error-rate', actor: 'U0REQ', actorRoles: ['deployer'], at: s(240) },
   {
     type: 'check-result',
     itemId: 'error-rate',
@@ -193,7 +199,7 @@ describe('buildReport: a rolled-back canary', () => {
     {
       type: 'request-rollback',
       actor: 'U0REQ',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       reason: 'errors climbing on the canary',
       at: s(330),
     },
@@ -408,9 +414,9 @@ describe('buildReport: a rolled-back canary', () => {
 describe('buildReport: a completed canary with a follow-up', () => {
   const { state, events } = play([
     ...prepared,
-    { type: 'pause', actor: 'U0REQ', actorRoles: [], at: s(260) },
-    { type: 'resume', actor: 'U0REQ', actorRoles: [], at: s(320) },
-    { type: 'request-traffic', itemId: 'shift-100', actor: 'U0REQ', actorRoles: [], at: s(330) },
+    { type: 'pause', actor: 'U0REQ', actorRoles: ['deployer'], at: s(260) },
+    { type: 'resume', actor: 'U0REQ', actorRoles: ['deployer'], at: s(320) },
+    { type: 'request-traffic', itemId: 'shift-100', actor: 'U0REQ', actorRoles: ['deployer'], at: s(330) },
     { type: 'traffic-result', run: 2, at: s(332), outcome: traffic(100, 5) },
     // Completed at 332 s; the follow-up is due 30 minutes later and its check fails once, then passes.
     { type: 'open-follow-up', phaseId: 't30', at: s(332 + 1_800) },
@@ -464,7 +470,7 @@ describe('an aborted deployment with an automatic rollback trigger and heavy lis
       {
         type: 'request-rollback',
         actor: 'flightdeck',
-        actorRoles: [],
+        actorRoles: ['deployer'],
         reason: 'Error rate above 1% (automatic rollback)',
         trigger: { id: 'errors', title: 'Error rate above 1%', measured: 'error rate 4% > 1%' },
         at: s(400),
@@ -475,7 +481,7 @@ describe('an aborted deployment with an automatic rollback trigger and heavy lis
         at: s(410),
         outcome: { ok: false, code: 'conflict', message: 'ingress changed meanwhile' },
       },
-      { type: 'abort', actor: 'U0REQ', actorRoles: [], reason: 'x'.repeat(50), at: s(420) },
+      { type: 'abort', actor: 'U0REQ', actorRoles: ['deployer'], reason: 'x'.repeat(50), at: s(420) },
     ]);
     const report = buildReport(state, checklist, events, s(500));
     expect(report.status).toBe('aborted');
