@@ -13,7 +13,10 @@ import { testRedisUrl } from '../support/redis.js';
  * Chromium the page walks a deployment of the demo service — typed `/deploy`, buttons, a modal, a
  * denial for someone without the role, a sign-off — then "Raise error rate" makes the rollback trigger
  * fire and the automatic rollback appears without a reload. Every click went through the bot's own
- * Bolt receiver as a signed Slack payload (the page has no other way in).
+ * Bolt receiver as a signed Slack payload (the page has no other way in). Then `/deploy report` shows
+ * that deployment's report as formatted Markdown.
+ *
+ * The tests run in order and share the sandbox: the report is the walked deployment's.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -209,4 +212,77 @@ describe('npm start without Slack credentials: the sandbox in a browser', () => 
     await page.screenshot({ path: join(ARTIFACTS, 'sandbox-rollback.png') });
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('shows /deploy report as Markdown: headings, lists, inline code and people by name', async () => {
+    await page.locator('#composer-input').fill('/deploy report');
+    await page.locator('#composer-input').press('Enter');
+    const report = page.locator('#messages .message.ephemeral .bk-markdown');
+    await report.waitFor();
+    expect(await report.locator('h1').textContent()).toBe('Deployment report: demo 1.2.3 → production');
+    expect(await report.locator('h2').allTextContents()).toEqual(
+      expect.arrayContaining(['Deployment Metrics', 'Phases', 'Rollback', 'Checks', 'Skipped items']),
+    );
+    // The headline is a list of label: value lines; the phases a numbered list.
+    const headline = report.locator('h1 + ul > li');
+    expect(await headline.first().locator('strong').textContent()).toBe('Outcome:');
+    expect(await headline.first().textContent()).toContain('Rolled back');
+    expect(await headline.filter({ hasText: 'Requested by:' }).locator('.mention').textContent()).toBe(
+      '@Dana Deployer',
+    );
+    expect(await headline.filter({ hasText: 'Checklist:' }).locator('code').count()).toBe(1);
+    const phases = report.locator('h2:text-is("Phases") + ol > li');
+    expect(await phases.first().textContent()).toMatch(/^Pre-flight — /);
+    expect(await report.locator('h2:text-is("Skipped items") + ul > li').textContent()).toContain(
+      '“the changelog is in the release notes”',
+    );
+    // Nothing is left as Markdown source, and nothing fell back to the "[markdown block]" placeholder.
+    expect(await report.textContent()).not.toMatch(/\*\*|##|\\\\/);
+    expect(await page.locator('#messages .bk-unsupported').count()).toBe(0);
+    await report.locator('h1').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-report.png') });
+  }, 30_000);
+
+  it('renders a markdown table and code block in the DOM, with HTML in cells as text', async () => {
+    // The bot's report has no table, so the page's own renderer draws one into the page (the tests'
+    // TypeScript has no DOM types, hence the expression as a string); the hostile cells must stay
+    // text: no element made, no handler run.
+    const text = [
+      '| Check | Runs | Result |',
+      '| :-- | --: | --- |',
+      '| Error rate | 2 | `0.05%` |',
+      '| <img src=x onerror="window.injected = 1"> | 1 | <script>window.injected = 2</script> |',
+      '',
+      '```',
+      'kubectl rollout undo deploy/demo',
+      '```',
+    ].join('\n');
+    await page.evaluate(`import('/blockkit.js').then(({ renderBlocks }) => {
+      const holder = document.createElement('div');
+      holder.id = 'markdown-check';
+      holder.innerHTML = renderBlocks([{ type: 'markdown', text: ${JSON.stringify(text)} }], {
+        interactive: false, people: [], userName: (id) => id, channelName: (id) => id,
+        link: (href) => href, register: () => '',
+      });
+      document.body.append(holder);
+    })`);
+    const holder = page.locator('#markdown-check');
+    const rows = holder.locator('table tr');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.nth(0).locator('th').allTextContents()).toEqual(['Check', 'Runs', 'Result']);
+    expect(await rows.nth(1).locator('td').allTextContents()).toEqual(['Error rate', '2', '0.05%']);
+    expect(await rows.nth(1).locator('td code').textContent()).toBe('0.05%');
+    expect(await rows.nth(2).locator('td').allTextContents()).toEqual([
+      '<img src=x onerror="window.injected = 1">',
+      '1',
+      '<script>window.injected = 2</script>',
+    ]);
+    expect(await rows.nth(1).locator('td').nth(1).getAttribute('class')).toBe('align-right');
+    expect(await holder.locator('pre > code').textContent()).toBe('kubectl rollout undo deploy/demo');
+    expect(await holder.locator('img, script').count()).toBe(0);
+    await page.waitForTimeout(200); // time for an onerror, were there an image
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { injected?: number }).injected),
+    ).toBeUndefined();
+    await holder.evaluate((node) => node.remove());
+  });
 });
