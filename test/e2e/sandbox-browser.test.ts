@@ -14,13 +14,14 @@ import { testRedisUrl } from '../support/redis.js';
  * denial for someone without the role, a sign-off — then "Raise error rate" makes the rollback trigger
  * fire and the automatic rollback appears without a reload. Every click went through the bot's own
  * Bolt receiver as a signed Slack payload (the page has no other way in). Then `/deploy report` shows
- * that deployment's report as formatted Markdown.
+ * that deployment's report as formatted Markdown, and the page is used at a phone's width.
  *
  * The tests run in order and share the sandbox: the report is the walked deployment's.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
+const PHONE = { width: 390, height: 844 };
 const START_LIMIT_MS = 20_000;
 
 let child: ChildProcess;
@@ -285,4 +286,84 @@ describe('npm start without Slack credentials: the sandbox in a browser', () => 
     ).toBeUndefined();
     await holder.evaluate((node) => node.remove());
   });
+
+  it(`at a phone's width (${PHONE.width} px): one column, channels behind a menu, the thread as a full-width panel`, async () => {
+    const phone = await context.newPage();
+    phone.on('pageerror', (error) => pageErrors.push(error.message));
+    await phone.setViewportSize(PHONE);
+    await phone.goto(url);
+    await phone.waitForSelector('body[data-ready=true]');
+    const box = async (selector: string) => {
+      const found = await phone.locator(selector).boundingBox();
+      if (!found) throw new Error(`${selector} is not on screen`);
+      return found;
+    };
+    // The page itself never scrolls sideways.
+    const pageWidth = () => phone.evaluate<number>('document.documentElement.scrollWidth');
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+
+    // One column: the channel takes the whole width; the sidebar waits behind the menu button.
+    expect(await box('main.channel')).toMatchObject({ x: 0, width: PHONE.width });
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(false);
+    const menu = phone.getByRole('button', { name: 'Channels and people' });
+    const menuBox = await box('#menu-button');
+    expect(menuBox.x).toBeGreaterThanOrEqual(0);
+    expect(menuBox.y + menuBox.height).toBeLessThanOrEqual(PHONE.height);
+    await menu.click();
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(true);
+    await expect.poll(async () => (await box('.sidebar')).x).toBe(0); // once it has slid in
+    const sidebar = await box('.sidebar');
+    expect(sidebar.width).toBeLessThan(PHONE.width); // a drawer over the channel, which shows at its edge
+    await mkdir(ARTIFACTS, { recursive: true });
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-menu.png') });
+    // Choosing a channel opens it and puts the drawer away.
+    await phone.locator('.channel-item', { hasText: /^# demo$/ }).click();
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(false);
+    expect(await phone.locator('#channel-title').textContent()).toBe('# demo');
+
+    // The walk's deployment has ended, so demo 1.2.3 starts again; its "Started" answer is still shown.
+    const startedAnswers = phone.locator('#messages .message.ephemeral', { hasText: 'Started demo 1.2.3' });
+    const startedBefore = await startedAnswers.count();
+    await phone.locator('#composer-input').fill('/deploy start demo 1.2.3');
+    await phone.locator('#composer-input').press('Enter');
+    await expect.poll(() => startedAnswers.count()).toBe(startedBefore + 1);
+    const started = startedAnswers.last();
+    expect(await box('#composer')).toMatchObject({ x: 0, width: PHONE.width });
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+
+    // The thread: a full-width panel over the channel, with a close button in reach.
+    await started.getByRole('link', { name: 'Open the thread' }).click();
+    await phone.locator('#thread-messages .bk-header', { hasText: '1. Pre-flight' }).waitFor();
+    expect(await box('#thread')).toEqual({ x: 0, y: 0, width: PHONE.width, height: PHONE.height });
+    const close = phone.getByRole('button', { name: 'Close thread' });
+    expect(await close.isVisible()).toBe(true);
+    const closeBox = await box('#thread-close');
+    expect(closeBox.x + closeBox.width).toBeLessThanOrEqual(PHONE.width);
+    expect(closeBox.y).toBeGreaterThanOrEqual(0);
+    expect(closeBox.width).toBeGreaterThanOrEqual(40); // a finger's width
+    const threadComposer = await box('#thread-composer');
+    expect(threadComposer.y + threadComposer.height).toBeLessThanOrEqual(PHONE.height);
+    // What lies under the panel is covered, not squeezed beside it.
+    expect(await phone.evaluate('document.elementFromPoint(195, 420).closest("#thread") !== null')).toBe(
+      true,
+    );
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-thread.png') });
+
+    await close.click();
+    await expect.poll(() => phone.locator('#thread').isVisible()).toBe(false);
+    expect(await box('main.channel')).toMatchObject({ x: 0, width: PHONE.width });
+
+    // The report, at this width too.
+    const reports = phone.locator('#messages .bk-markdown');
+    const reportsBefore = await reports.count();
+    await phone.locator('#composer-input').fill('/deploy report');
+    await phone.locator('#composer-input').press('Enter');
+    await expect.poll(() => reports.count()).toBe(reportsBefore + 1);
+    await reports.last().locator('h1').scrollIntoViewIfNeeded();
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-report.png') });
+    await phone.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });
