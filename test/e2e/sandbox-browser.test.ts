@@ -13,11 +13,15 @@ import { testRedisUrl } from '../support/redis.js';
  * Chromium the page walks a deployment of the demo service — typed `/deploy`, buttons, a modal, a
  * denial for someone without the role, a sign-off — then "Raise error rate" makes the rollback trigger
  * fire and the automatic rollback appears without a reload. Every click went through the bot's own
- * Bolt receiver as a signed Slack payload (the page has no other way in).
+ * Bolt receiver as a signed Slack payload (the page has no other way in). Then `/deploy report` shows
+ * that deployment's report as formatted Markdown, and the page is used at a phone's width.
+ *
+ * The tests run in order and share the sandbox: the report is the walked deployment's.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
+const PHONE = { width: 390, height: 844 };
 const START_LIMIT_MS = 20_000;
 
 let child: ChildProcess;
@@ -209,4 +213,157 @@ describe('npm start without Slack credentials: the sandbox in a browser', () => 
     await page.screenshot({ path: join(ARTIFACTS, 'sandbox-rollback.png') });
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('shows /deploy report as Markdown: headings, lists, inline code and people by name', async () => {
+    await page.locator('#composer-input').fill('/deploy report');
+    await page.locator('#composer-input').press('Enter');
+    const report = page.locator('#messages .message.ephemeral .bk-markdown');
+    await report.waitFor();
+    expect(await report.locator('h1').textContent()).toBe('Deployment report: demo 1.2.3 → production');
+    expect(await report.locator('h2').allTextContents()).toEqual(
+      expect.arrayContaining(['Deployment Metrics', 'Phases', 'Rollback', 'Checks', 'Skipped items']),
+    );
+    // The headline is a list of label: value lines; the phases a numbered list.
+    const headline = report.locator('h1 + ul > li');
+    expect(await headline.first().locator('strong').textContent()).toBe('Outcome:');
+    expect(await headline.first().textContent()).toContain('Rolled back');
+    expect(await headline.filter({ hasText: 'Requested by:' }).locator('.mention').textContent()).toBe(
+      '@Dana Deployer',
+    );
+    expect(await headline.filter({ hasText: 'Checklist:' }).locator('code').count()).toBe(1);
+    const phases = report.locator('h2:text-is("Phases") + ol > li');
+    expect(await phases.first().textContent()).toMatch(/^Pre-flight — /);
+    expect(await report.locator('h2:text-is("Skipped items") + ul > li').textContent()).toContain(
+      '“the changelog is in the release notes”',
+    );
+    // Nothing is left as Markdown source, and nothing fell back to the "[markdown block]" placeholder.
+    expect(await report.textContent()).not.toMatch(/\*\*|##|\\\\/);
+    expect(await page.locator('#messages .bk-unsupported').count()).toBe(0);
+    await report.locator('h1').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-report.png') });
+  }, 30_000);
+
+  it('renders a markdown table and code block in the DOM, with HTML in cells as text', async () => {
+    // The bot's report has no table, so the page's own renderer draws one into the page (the tests'
+    // TypeScript has no DOM types, hence the expression as a string); the hostile cells must stay
+    // text: no element made, no handler run.
+    const text = [
+      '| Check | Runs | Result |',
+      '| :-- | --: | --- |',
+      '| Error rate | 2 | `0.05%` |',
+      '| <img src=x onerror="window.injected = 1"> | 1 | <script>window.injected = 2</script> |',
+      '',
+      '```',
+      'kubectl rollout undo deploy/demo',
+      '```',
+    ].join('\n');
+    await page.evaluate(`import('/blockkit.js').then(({ renderBlocks }) => {
+      const holder = document.createElement('div');
+      holder.id = 'markdown-check';
+      holder.innerHTML = renderBlocks([{ type: 'markdown', text: ${JSON.stringify(text)} }], {
+        interactive: false, people: [], userName: (id) => id, channelName: (id) => id,
+        link: (href) => href, register: () => '',
+      });
+      document.body.append(holder);
+    })`);
+    const holder = page.locator('#markdown-check');
+    const rows = holder.locator('table tr');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.nth(0).locator('th').allTextContents()).toEqual(['Check', 'Runs', 'Result']);
+    expect(await rows.nth(1).locator('td').allTextContents()).toEqual(['Error rate', '2', '0.05%']);
+    expect(await rows.nth(1).locator('td code').textContent()).toBe('0.05%');
+    expect(await rows.nth(2).locator('td').allTextContents()).toEqual([
+      '<img src=x onerror="window.injected = 1">',
+      '1',
+      '<script>window.injected = 2</script>',
+    ]);
+    expect(await rows.nth(1).locator('td').nth(1).getAttribute('class')).toBe('align-right');
+    expect(await holder.locator('pre > code').textContent()).toBe('kubectl rollout undo deploy/demo');
+    expect(await holder.locator('img, script').count()).toBe(0);
+    await page.waitForTimeout(200); // time for an onerror, were there an image
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { injected?: number }).injected),
+    ).toBeUndefined();
+    await holder.evaluate((node) => node.remove());
+  });
+
+  it(`at a phone's width (${PHONE.width} px): one column, channels behind a menu, the thread as a full-width panel`, async () => {
+    const phone = await context.newPage();
+    phone.on('pageerror', (error) => pageErrors.push(error.message));
+    await phone.setViewportSize(PHONE);
+    await phone.goto(url);
+    await phone.waitForSelector('body[data-ready=true]');
+    const box = async (selector: string) => {
+      const found = await phone.locator(selector).boundingBox();
+      if (!found) throw new Error(`${selector} is not on screen`);
+      return found;
+    };
+    // The page itself never scrolls sideways.
+    const pageWidth = () => phone.evaluate<number>('document.documentElement.scrollWidth');
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+
+    // One column: the channel takes the whole width; the sidebar waits behind the menu button.
+    expect(await box('main.channel')).toMatchObject({ x: 0, width: PHONE.width });
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(false);
+    const menu = phone.getByRole('button', { name: 'Channels and people' });
+    const menuBox = await box('#menu-button');
+    expect(menuBox.x).toBeGreaterThanOrEqual(0);
+    expect(menuBox.y + menuBox.height).toBeLessThanOrEqual(PHONE.height);
+    await menu.click();
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(true);
+    await expect.poll(async () => (await box('.sidebar')).x).toBe(0); // once it has slid in
+    const sidebar = await box('.sidebar');
+    expect(sidebar.width).toBeLessThan(PHONE.width); // a drawer over the channel, which shows at its edge
+    await mkdir(ARTIFACTS, { recursive: true });
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-menu.png') });
+    // Choosing a channel opens it and puts the drawer away.
+    await phone.locator('.channel-item', { hasText: /^# demo$/ }).click();
+    await expect.poll(() => phone.locator('.sidebar').isVisible()).toBe(false);
+    expect(await phone.locator('#channel-title').textContent()).toBe('# demo');
+
+    // The walk's deployment has ended, so demo 1.2.3 starts again; its "Started" answer is still shown.
+    const startedAnswers = phone.locator('#messages .message.ephemeral', { hasText: 'Started demo 1.2.3' });
+    const startedBefore = await startedAnswers.count();
+    await phone.locator('#composer-input').fill('/deploy start demo 1.2.3');
+    await phone.locator('#composer-input').press('Enter');
+    await expect.poll(() => startedAnswers.count()).toBe(startedBefore + 1);
+    const started = startedAnswers.last();
+    expect(await box('#composer')).toMatchObject({ x: 0, width: PHONE.width });
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+
+    // The thread: a full-width panel over the channel, with a close button in reach.
+    await started.getByRole('link', { name: 'Open the thread' }).click();
+    await phone.locator('#thread-messages .bk-header', { hasText: '1. Pre-flight' }).waitFor();
+    expect(await box('#thread')).toEqual({ x: 0, y: 0, width: PHONE.width, height: PHONE.height });
+    const close = phone.getByRole('button', { name: 'Close thread' });
+    expect(await close.isVisible()).toBe(true);
+    const closeBox = await box('#thread-close');
+    expect(closeBox.x + closeBox.width).toBeLessThanOrEqual(PHONE.width);
+    expect(closeBox.y).toBeGreaterThanOrEqual(0);
+    expect(closeBox.width).toBeGreaterThanOrEqual(40); // a finger's width
+    const threadComposer = await box('#thread-composer');
+    expect(threadComposer.y + threadComposer.height).toBeLessThanOrEqual(PHONE.height);
+    // What lies under the panel is covered, not squeezed beside it.
+    expect(await phone.evaluate('document.elementFromPoint(195, 420).closest("#thread") !== null')).toBe(
+      true,
+    );
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-thread.png') });
+
+    await close.click();
+    await expect.poll(() => phone.locator('#thread').isVisible()).toBe(false);
+    expect(await box('main.channel')).toMatchObject({ x: 0, width: PHONE.width });
+
+    // The report, at this width too.
+    const reports = phone.locator('#messages .bk-markdown');
+    const reportsBefore = await reports.count();
+    await phone.locator('#composer-input').fill('/deploy report');
+    await phone.locator('#composer-input').press('Enter');
+    await expect.poll(() => reports.count()).toBe(reportsBefore + 1);
+    await reports.last().locator('h1').scrollIntoViewIfNeeded();
+    expect(await pageWidth()).toBeLessThanOrEqual(PHONE.width);
+    await phone.screenshot({ path: join(ARTIFACTS, 'sandbox-phone-report.png') });
+    await phone.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -336,7 +336,14 @@ function openThread(channel, ts) {
   renderThread();
 }
 
+/** The sidebar as a drawer (phones only: on wider screens the class changes nothing). */
+function setSidebarOpen(open) {
+  document.body.classList.toggle('sidebar-open', open);
+  $('#menu-button').setAttribute('aria-expanded', String(open));
+}
+
 function switchChannel(channelId) {
+  setSidebarOpen(false);
   state.channel = channelId;
   state.thread = undefined;
   const channel = currentChannel();
@@ -543,6 +550,14 @@ async function send(input, threadTs) {
 
 document.addEventListener('click', (event) => {
   const target = event.target;
+  if (target.closest('#menu-button')) {
+    setSidebarOpen(!document.body.classList.contains('sidebar-open'));
+    return;
+  }
+  if (target.closest('[data-close-sidebar]')) {
+    setSidebarOpen(false);
+    return;
+  }
   const channelLink = target.closest('[data-channel].channel-item, a.channel-link');
   if (channelLink) {
     event.preventDefault();
@@ -630,6 +645,10 @@ $('#user-switcher').addEventListener('change', (event) => {
 
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
+  if (document.body.classList.contains('sidebar-open')) {
+    setSidebarOpen(false);
+    return;
+  }
   const form = document.querySelector('#modal-root form.modal');
   if (form && !document.querySelector('#confirm-root .overlay')) void closeModal(form);
 });

@@ -14,6 +14,8 @@ export interface RenderContext {
 export function escapeHtml(text: string): string;
 export function formatSlackDate(seconds: number, format: string, now?: Date): string;
 export function mrkdwn(text: string, ctx: RenderContext): string;
+/** Standard Markdown (the markdown block's text) as HTML. */
+export function markdown(text: string, ctx: RenderContext): string;
 export function textObject(
   object: { type: string; text: string; emoji?: boolean } | undefined,
   ctx: RenderContext,

@@ -1,7 +1,8 @@
 // Block Kit and mrkdwn as HTML, close enough to Slack's rendering to read a deployment thread: header,
-// section (text, fields, accessory), context, divider, image, actions (buttons with primary/danger
-// styles and confirm dialogs, overflow menus, static selects), and the input blocks of modals. Every
-// piece of text is escaped here; nothing the bot sends reaches innerHTML unescaped.
+// section (text, fields, accessory), context, divider, image, markdown (standard Markdown, for the
+// report), actions (buttons with primary/danger styles and confirm dialogs, overflow menus, static
+// selects), and the input blocks of modals. Every piece of text is escaped here; nothing the bot sends
+// reaches innerHTML unescaped.
 
 const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -201,6 +202,326 @@ function plain(object) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The markdown block: standard Markdown (CommonMark, with GFM tables and ~~strikethrough~~) as Slack
+// shows it. Line-based: each block construct is one function that takes the lines and where to start,
+// and returns { html, next } (its HTML and the line after it), or undefined when the line is not its
+// own. Not supported: HTML (shown as text, as Slack does), indented code blocks, reference links,
+// images, bare URLs and lazy continuation lines in quotes.
+
+/** Markdown as HTML; `ctx` as for mrkdwn (mentions, channels and links look the same in both). */
+export function markdown(text, ctx) {
+  const lines = String(text ?? '')
+    .replace(/[\uE000\uE001]/g, '\uFFFD') // the placeholders markdownInline() uses; never from the text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.replace(/^[ \t]+/, (indent) => indent.replace(/\t/g, '    ')));
+  return markdownBlocks(lines, ctx, false);
+}
+
+const BLOCK_CONSTRUCTS = [fencedCode, atxHeading, thematicBreak, blockQuote, list, table];
+
+/** The blocks in `lines`. In a tight list item (`tight`) paragraphs are bare text, without <p>. */
+function markdownBlocks(lines, ctx, tight) {
+  const out = [];
+  let at = 0;
+  while (at < lines.length) {
+    if (isBlank(lines[at])) {
+      at += 1;
+      continue;
+    }
+    let block;
+    for (const construct of BLOCK_CONSTRUCTS) {
+      block = construct(lines, at, ctx);
+      if (block) break;
+    }
+    block ??= paragraph(lines, at, ctx, tight);
+    out.push(block.html);
+    at = block.next;
+  }
+  return out.join('');
+}
+
+function isBlank(line) {
+  return /^\s*$/.test(line);
+}
+
+function indentOf(line) {
+  return /^ */.exec(line)[0].length;
+}
+
+const FENCE = /^( {0,3})(`{3,}|~{3,})(.*)$/;
+const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const THEMATIC_BREAK = /^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/;
+const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
+const QUOTE = /^ {0,3}>/;
+const LIST_MARKER = /^( {0,3})([-+*]|(\d{1,9})[.)])([ \t]+|$)/;
+
+/** ``` or ~~~ up to the same fence (or the end): the lines as they are, no formatting. */
+function fencedCode(lines, at) {
+  const open = FENCE.exec(lines[at]);
+  // A backtick fence's info string has no backticks: "```a``` b" is inline code, not a fence.
+  if (!open || (open[2][0] === '`' && open[3].includes('`'))) return undefined;
+  const [, indent, fence] = open;
+  const body = [];
+  let next = at + 1;
+  for (; next < lines.length; next += 1) {
+    const close = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(lines[next]);
+    if (close && close[1][0] === fence[0] && close[1].length >= fence.length) {
+      next += 1;
+      break;
+    }
+    // The content loses as much indentation as the opening fence had.
+    body.push(lines[next].slice(Math.min(indent.length, indentOf(lines[next]))));
+  }
+  // The language after the fence is dropped: Slack shows code blocks without highlighting.
+  return { html: `<pre><code>${escapeHtml(body.join('\n'))}</code></pre>`, next };
+}
+
+/** # Heading … ###### Heading, with an optional closing run of #. */
+function atxHeading(lines, at, ctx) {
+  const match = ATX_HEADING.exec(lines[at]);
+  if (!match) return undefined;
+  const level = match[1].length;
+  return { html: `<h${level}>${markdownInline(match[2] ?? '', ctx)}</h${level}>`, next: at + 1 };
+}
+
+/** ---, *** or ___ on a line of their own. */
+function thematicBreak(lines, at) {
+  return THEMATIC_BREAK.test(lines[at]) ? { html: '<hr>', next: at + 1 } : undefined;
+}
+
+/** Lines starting with >: their content, less the >, is Markdown again. */
+function blockQuote(lines, at, ctx) {
+  if (!QUOTE.test(lines[at])) return undefined;
+  const inner = [];
+  let next = at;
+  for (; next < lines.length && QUOTE.test(lines[next]); next += 1)
+    inner.push(lines[next].replace(/^ {0,3}> ?/, ''));
+  return { html: `<blockquote>${markdownBlocks(inner, ctx, false)}</blockquote>`, next };
+}
+
+/** A list item's marker: `- `, `* `, `+ `, `1. ` or `1) `; `offset` is where its content starts. */
+function listMarker(line) {
+  const match = LIST_MARKER.exec(line);
+  if (!match) return undefined;
+  const [whole, indent, marker, number, spaces] = match;
+  // Content with more than 4 spaces before it, or none, starts one space after the marker.
+  const offset =
+    spaces.length > 4 || isBlank(line.slice(whole.length)) ? indent.length + marker.length + 1 : whole.length;
+  return {
+    ordered: number !== undefined,
+    start: Number(number ?? 1),
+    // Items of one list share the bullet, or the delimiter after the number.
+    kind: marker.at(-1),
+    offset,
+    text: line.slice(offset),
+  };
+}
+
+/** A bulleted or numbered list; an item's content (less its indentation) is Markdown again. */
+function list(lines, at, ctx) {
+  const first = listMarker(lines[at]);
+  if (!first) return undefined;
+  const sibling = (line) => !THEMATIC_BREAK.test(line) && listMarker(line)?.kind === first.kind;
+  const items = [];
+  let loose = false;
+  let next = at;
+  while (next < lines.length && sibling(lines[next])) {
+    const item = listItem(lines, next);
+    items.push(item.lines);
+    loose ||= item.loose;
+    next = item.next;
+    // Blank lines after an item: the list goes on (and is loose) only if another item follows.
+    let after = next;
+    while (after < lines.length && isBlank(lines[after])) after += 1;
+    if (after === next) continue;
+    if (after < lines.length && sibling(lines[after])) {
+      loose = true;
+      next = after;
+    } else break;
+  }
+  const tag = first.ordered ? 'ol' : 'ul';
+  const start = first.ordered && first.start !== 1 ? ` start="${first.start}"` : '';
+  const html = items.map((item) => `<li>${markdownBlocks(item, ctx, !loose)}</li>`).join('');
+  return { html: `<${tag}${start}>${html}</${tag}>`, next };
+}
+
+/** One item: its first line, lines indented to its content, and unindented text carrying on its paragraph. */
+function listItem(lines, at) {
+  const marker = listMarker(lines[at]);
+  const content = [marker.text];
+  let loose = false;
+  let next = at + 1;
+  while (next < lines.length) {
+    const line = lines[next];
+    if (isBlank(line)) {
+      let after = next;
+      while (after < lines.length && isBlank(lines[after])) after += 1;
+      if (after === lines.length || indentOf(lines[after]) < marker.offset) break;
+      content.push(...lines.slice(next, after).map(() => ''));
+      loose = true;
+      next = after;
+    } else if (indentOf(line) >= marker.offset) {
+      content.push(line.slice(marker.offset));
+      next += 1;
+    } else if (!isBlank(content.at(-1)) && !listMarker(line) && !interruptsParagraph(lines, next)) {
+      content.push(line.trimStart());
+      next += 1;
+    } else break;
+  }
+  return { lines: content, loose, next };
+}
+
+/** A GFM table: a header row, a delimiter row (---, :--, --:, :-:) and body rows up to a blank line. */
+function table(lines, at, ctx) {
+  if (!isTableStart(lines, at)) return undefined;
+  const header = tableCells(lines[at]);
+  const aligns = tableCells(lines[at + 1]).map(alignment);
+  const rows = [];
+  let next = at + 2;
+  for (; next < lines.length && !isBlank(lines[next]) && !interruptsParagraph(lines, next); next += 1)
+    rows.push(tableCells(lines[next]));
+  // Every row has the header's cells: missing ones are empty, extra ones dropped (as on GitHub).
+  const row = (cells, tag) =>
+    `<tr>${header
+      .map((_, index) => {
+        const align = aligns[index] ? ` class="align-${aligns[index]}"` : '';
+        return `<${tag}${align}>${markdownInline(cells[index] ?? '', ctx)}</${tag}>`;
+      })
+      .join('')}</tr>`;
+  const body = rows.length > 0 ? `<tbody>${rows.map((cells) => row(cells, 'td')).join('')}</tbody>` : '';
+  // The wrapper scrolls a wide table sideways, so it never widens the page (phones).
+  return {
+    html: `<div class="bk-table"><table><thead>${row(header, 'th')}</thead>${body}</table></div>`,
+    next,
+  };
+}
+
+function isTableStart(lines, at) {
+  if (at + 1 >= lines.length || !lines[at].includes('|')) return false;
+  const delimiters = tableCells(lines[at + 1]);
+  return (
+    delimiters.every((cell) => /^:?-+:?$/.test(cell)) && delimiters.length === tableCells(lines[at]).length
+  );
+}
+
+/** A row's cells: split at pipes (not at \|), without the optional outer pipes. */
+function tableCells(line) {
+  let row = line.trim();
+  if (row.startsWith('|')) row = row.slice(1);
+  if (row.endsWith('|') && !row.endsWith('\\|')) row = row.slice(0, -1);
+  return row.split(/(?<!\\)\|/).map((cell) => cell.trim().replace(/\\\|/g, '|'));
+}
+
+function alignment(delimiter) {
+  const left = delimiter.startsWith(':');
+  const right = delimiter.endsWith(':');
+  return left && right ? 'center' : right ? 'right' : left ? 'left' : '';
+}
+
+/** Lines up to a blank line or the start of another block; `Title` over === or --- is a heading. */
+function paragraph(lines, at, ctx, tight) {
+  const text = [lines[at].trim()];
+  let next = at + 1;
+  for (; next < lines.length && !isBlank(lines[next]); next += 1) {
+    const underline = SETEXT_UNDERLINE.exec(lines[next]);
+    if (underline) {
+      const level = underline[1][0] === '=' ? 1 : 2;
+      return { html: `<h${level}>${markdownInline(text.join('\n'), ctx)}</h${level}>`, next: next + 1 };
+    }
+    if (interruptsParagraph(lines, next)) break;
+    text.push(lines[next].trim());
+  }
+  const html = markdownInline(text.join('\n'), ctx);
+  return { html: tight ? html : `<p>${html}</p>`, next };
+}
+
+/** Whether the line starts a block that ends a paragraph before it (CommonMark's rules, roughly). */
+function interruptsParagraph(lines, at) {
+  const line = lines[at];
+  const marker = listMarker(line);
+  return (
+    FENCE.test(line) ||
+    ATX_HEADING.test(line) ||
+    THEMATIC_BREAK.test(line) ||
+    QUOTE.test(line) ||
+    // A list interrupts a paragraph if its item has text; a numbered one only if it starts at 1.
+    (marker !== undefined && !isBlank(marker.text) && marker.start === 1) ||
+    isTableStart(lines, at)
+  );
+}
+
+// Inline Markdown. Code spans, backslash escapes, <…> sequences and links are set aside first, as
+// placeholders (\uE000 n \uE001) holding their finished HTML, so nothing inside them is formatted; the
+// rest is escaped, then emphasis is applied, then the placeholders are put back. A link's address may
+// hold one level of balanced parentheses, as in https://en.wikipedia.org/wiki/Canary_(bird).
+const INLINE_TOKEN =
+  /(`+)|\\([!-/:-@[-`{-~])|<([^<>\n]+)>|\[([^\]\n]*)\]\(\s*<?((?:[^\s<>()]|\([^\s<>()]*\))*)>?(?:\s+"[^"\n]*")?\s*\)/g;
+const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
+
+function markdownInline(text, ctx) {
+  const pieces = [];
+  const hold = (html) => `\uE000${pieces.push(html) - 1}\uE001`;
+  const token = new RegExp(INLINE_TOKEN);
+  let out = '';
+  let last = 0;
+  for (let match = token.exec(text); match; match = token.exec(text)) {
+    const [, ticks, escaped, sequence, label, url] = match;
+    let html;
+    if (ticks) html = codeSpan(text, token, ticks.length);
+    else if (escaped) html = escapeHtml(escaped);
+    else if (sequence !== undefined) {
+      html = markdownSequence(sequence, ctx);
+      // Not a mention or a link (HTML, say): the < stays text and the scan goes on inside it.
+      if (html === undefined) token.lastIndex = match.index + 1;
+    } else html = markdownLink(label, url, ctx);
+    if (html === undefined) continue; // an unclosed run of backticks stays text too
+    out += text.slice(last, match.index) + hold(html);
+    last = token.lastIndex;
+  }
+  out += text.slice(last);
+  return emojify(markdownEmphasis(escapeHtml(decodeSlack(out))))
+    .replace(/\n/g, '<br>')
+    .replace(/\uE000(\d+)\uE001/g, (_, n) => pieces[Number(n)]);
+}
+
+/** `code` up to a run of as many backticks; moves the scan past it. Undefined when it never closes. */
+function codeSpan(text, token, length) {
+  const closing = new RegExp(`(?<!\`)\`{${length}}(?!\`)`, 'g');
+  closing.lastIndex = token.lastIndex;
+  const close = closing.exec(text);
+  if (!close) return undefined;
+  let code = text.slice(token.lastIndex, close.index).replace(/\n/g, ' ');
+  // A space at each end is padding, so that a span can begin or end with a backtick: `` `tick` ``.
+  if (/^ .*[^ ].* $/.test(code)) code = code.slice(1, -1);
+  token.lastIndex = closing.lastIndex;
+  return `<code>${escapeHtml(code)}</code>`;
+}
+
+/** <@U…>, <#C…>, <!here> and <https://…> as in mrkdwn; any other <…> (HTML, say) stays text. */
+function markdownSequence(body, ctx) {
+  return /^[@#!]/.test(body) || SAFE_URL.test(body) ? controlSequence(body, ctx) : undefined;
+}
+
+/** [label](url): a link for web and mail addresses; other schemes (javascript:) show the label only. */
+function markdownLink(label, url, ctx) {
+  const text = decodeSlack(label.replace(/\\([!-/:-@[-`{-~])/g, '$1'));
+  return SAFE_URL.test(url) ? ctx.link(decodeSlack(url), text) : escapeHtml(text);
+}
+
+/** **bold**, __bold__, *italic*, _italic_ and ~~strike~~ over escaped HTML; _ not inside words. */
+function markdownEmphasis(html) {
+  const notWord = '(^|[^\\p{L}\\p{N}_])';
+  const wordAfter = '(?![\\p{L}\\p{N}_])';
+  return html
+    .replace(/\*\*(?!\s)([^\n]*?\S)\*\*/g, '<strong>$1</strong>')
+    .replace(new RegExp(`${notWord}__(?!\\s)([^\\n]*?\\S)__${wordAfter}`, 'gu'), '$1<strong>$2</strong>')
+    .replace(/\*(?![\s*])([^*\n]*?[^\s*])\*/g, '<em>$1</em>')
+    .replace(new RegExp(`${notWord}_(?![\\s_])([^_\\n]*?[^\\s_])_${wordAfter}`, 'gu'), '$1<em>$2</em>')
+    .replace(/~~(?!\s)([^~\n]*?\S)~~/g, '<del>$1</del>');
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Interactive elements. `ctx.register(element, block)` returns an id the page finds the element by;
 // `ctx.interactive` is false where clicks cannot go (ephemeral messages, old versions).
 
@@ -309,6 +630,8 @@ function renderBlock(block, ctx) {
       return `<div class="bk-actions"${id}>${(block.elements ?? []).map((e) => element(e, block, ctx)).join('')}</div>`;
     case 'input':
       return input(block, ctx);
+    case 'markdown':
+      return `<div class="bk-markdown"${id}>${markdown(block.text, ctx)}</div>`;
     case 'rich_text':
       return `<div class="bk-text"${id}>${escapeHtml(richText(block))}</div>`;
     default:

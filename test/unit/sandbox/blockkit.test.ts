@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { checklistSchema } from '../../../src/checklists/schema.js';
+import { decide, startDeployment } from '../../../src/deployments/engine.js';
+import { renderReportMarkdown } from '../../../src/reports/markdown.js';
+import { buildReport } from '../../../src/reports/report.js';
 import {
   formatSlackDate,
+  markdown,
   mrkdwn,
   type RenderContext,
   renderBlocks,
@@ -230,5 +235,196 @@ describe('blocks', () => {
     expect(html).toContain('<option value="staging" selected>Staging</option>');
     expect(html).toContain('<input type="checkbox" name="in-checks" value="load"> <span><b>Load</b></span>');
     expect(html).toContain('<input type="radio" name="in-severity" value="minor">');
+  });
+});
+
+describe('markdown block (standard Markdown, as `/deploy report` sends it)', () => {
+  it('renders headings, paragraphs with line breaks, emphasis, links and rules', () => {
+    expect(markdown('# Report\n\n## Phases\n###### small #', ctx)).toBe(
+      '<h1>Report</h1><h2>Phases</h2><h6>small</h6>',
+    );
+    expect(markdown('Title\n===\n\nSub\n---', ctx)).toBe('<h1>Title</h1><h2>Sub</h2>');
+    expect(markdown('**Outcome:** rolled back, *fast* and __sure__, _really_ ~~not~~', ctx)).toBe(
+      '<p><strong>Outcome:</strong> rolled back, <em>fast</em> and <strong>sure</strong>, <em>really</em> <del>not</del></p>',
+    );
+    // Slack keeps a message's line breaks; snake_case and 2 * 3 stay as they are.
+    expect(markdown('first line\nsecond snake_case_name, 2 * 3 * 4', ctx)).toBe(
+      '<p>first line<br>second snake_case_name, 2 * 3 * 4</p>',
+    );
+    expect(
+      markdown('see [Grafana](https://grafana.example.com/d/1?a=1&b=2) or <https://x.example>', ctx),
+    ).toBe(
+      '<p>see <a href="https://grafana.example.com/d/1?a=1&b=2">Grafana</a> or <a href="https://x.example">https://x.example</a></p>',
+    );
+    expect(markdown('above\n\n---\n\n* * *\nbelow', ctx)).toBe('<p>above</p><hr><hr><p>below</p>');
+  });
+
+  it('renders inline code and fenced code blocks, where nothing is formatting', () => {
+    expect(markdown('run `kubectl get pods` and ``a `tick` b``', ctx)).toBe(
+      '<p>run <code>kubectl get pods</code> and <code>a `tick` b</code></p>',
+    );
+    expect(markdown('```sh\nkubectl rollout undo deploy/demo\n**not bold** <b>\n```\nafter', ctx)).toBe(
+      '<pre><code>kubectl rollout undo deploy/demo\n**not bold** &lt;b&gt;</code></pre><p>after</p>',
+    );
+    expect(markdown('~~~\nunclosed', ctx)).toBe('<pre><code>unclosed</code></pre>');
+  });
+
+  it('renders bulleted and numbered lists, nested, tight or loose', () => {
+    expect(markdown('- one\n- two\n  - two a\n  - two b\n- three', ctx)).toBe(
+      '<ul><li>one</li><li>two<ul><li>two a</li><li>two b</li></ul></li><li>three</li></ul>',
+    );
+    expect(markdown('3. third\n4. fourth\n   1. inner', ctx)).toBe(
+      '<ol start="3"><li>third</li><li>fourth<ol><li>inner</li></ol></li></ol>',
+    );
+    // A list may follow a paragraph line directly; blank lines between items make the list loose.
+    expect(markdown('Failed runs:\n- a\n\n- b', ctx)).toBe(
+      '<p>Failed runs:</p><ul><li><p>a</p></li><li><p>b</p></li></ul>',
+    );
+    expect(markdown('- item\n\n  more of it\n\nafter', ctx)).toBe(
+      '<ul><li><p>item</p><p>more of it</p></li></ul><p>after</p>',
+    );
+  });
+
+  it('renders GFM tables with their alignment, escaped pipes and missing cells', () => {
+    expect(
+      markdown(
+        '| Check | Runs | Result |\n|:--|--:|:-:|\n| Error rate | 2 | `0.05%` |\n| a \\| b | 1 |\n\nafter',
+        ctx,
+      ),
+    ).toBe(
+      '<div class="bk-table"><table><thead><tr><th class="align-left">Check</th><th class="align-right">Runs</th><th class="align-center">Result</th></tr></thead>' +
+        '<tbody><tr><td class="align-left">Error rate</td><td class="align-right">2</td><td class="align-center"><code>0.05%</code></td></tr>' +
+        '<tr><td class="align-left">a | b</td><td class="align-right">1</td><td class="align-center"></td></tr></tbody></table></div><p>after</p>',
+    );
+    // Without a delimiter row it is a paragraph with pipes in it.
+    expect(markdown('a | b\nc | d', ctx)).toBe('<p>a | b<br>c | d</p>');
+  });
+
+  it('renders block quotes, and mentions and channels by name', () => {
+    expect(
+      markdown('> The rollback was quick.\n> Nobody panicked.\n\nby <@U0DEPLOYER> in <#C0DEMO>', ctx),
+    ).toBe(
+      '<blockquote><p>The rollback was quick.<br>Nobody panicked.</p></blockquote><p>by <span class="mention" data-user="U0DEPLOYER">@Dana Deployer</span> in <a class="mention channel-link" href="#" data-channel="C0DEMO">#demo</a></p>',
+    );
+  });
+
+  it('never lets text become markup: HTML in cells, headings, code and links stays text', () => {
+    const hostile = markdown(
+      [
+        '# <script>alert(1)</script>',
+        '',
+        '| Reason | By |',
+        '| --- | --- |',
+        '| <img src=x onerror=alert(1)> | <script>alert(2)</script> |',
+        '',
+        '`<b>code</b>` and [click](javascript:alert(3)) and <javascript:alert(4)>',
+        '',
+        '```',
+        '</code></pre><script>alert(5)</script>',
+        '```',
+        '\uE0000\uE001 "quoted" \'single\'',
+      ].join('\n'),
+      ctx,
+    );
+    expect(hostile).not.toMatch(/<(script|img)/);
+    expect(hostile).not.toContain('javascript:alert(3)"');
+    expect(hostile).not.toContain('href="javascript');
+    expect(hostile).toContain('<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>');
+    expect(hostile).toContain(
+      '<td>&lt;img src=x onerror=alert(1)&gt;</td><td>&lt;script&gt;alert(2)&lt;/script&gt;</td>',
+    );
+    expect(hostile).toContain(
+      '<code>&lt;b&gt;code&lt;/b&gt;</code> and click and &lt;javascript:alert(4)&gt;',
+    );
+    expect(hostile).toContain(
+      '<pre><code>&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(5)&lt;/script&gt;</code></pre>',
+    );
+    expect(hostile).toContain('&quot;quoted&quot; &#39;single&#39;');
+    expect(hostile).not.toContain('undefined');
+  });
+
+  it('renders a markdown block in a message', () => {
+    expect(renderBlocks([{ type: 'markdown', block_id: 'r', text: '## Phases\n1. **Prepare**' }], ctx)).toBe(
+      '<div class="bk-markdown" data-block-id="r"><h2>Phases</h2><ol><li><strong>Prepare</strong></li></ol></div>',
+    );
+  });
+
+  it('renders a real deployment report: headings, its lists, code, and people’s words as text', () => {
+    const checklist = checklistSchema.parse({
+      id: 'small',
+      title: 'Small release',
+      phases: [
+        {
+          id: 'prepare',
+          title: 'Prepare',
+          items: [
+            { id: 'notes', kind: 'manual', title: 'Release notes written' },
+            { id: 'backup', kind: 'manual', title: 'Database backup created' },
+          ],
+        },
+        { id: 'ship', title: 'Ship', items: [{ id: 'smoke', kind: 'manual', title: 'Smoke test' }] },
+      ],
+    });
+    const T0 = Date.UTC(2026, 10, 23, 14, 0, 0);
+    const started = startDeployment(checklist, {
+      id: 'd-report',
+      service: 'checkout',
+      environment: 'production',
+      version: '2.4.0',
+      channel: 'C0CHECKOUT',
+      requestedBy: 'U0DEPLOYER',
+      deployers: ['deployer'],
+      at: T0,
+    });
+    const skipped = decide(checklist, started.state, {
+      type: 'resolve-item',
+      itemId: 'backup',
+      resolution: 'skipped',
+      reason: '<img src=x onerror=alert(1)> | *not bold* `tick`',
+      actor: 'U0DEPLOYER',
+      actorRoles: [],
+      at: T0 + 60_000,
+    });
+    if (!skipped.ok) throw new Error(skipped.message);
+    const report = buildReport(
+      skipped.state,
+      checklist,
+      [...started.events, ...skipped.events],
+      T0 + 120_000,
+    );
+    const html = markdown(renderReportMarkdown(report), ctx);
+
+    expect(html).toMatch(
+      /^<h1>Deployment report: checkout 2\.4\.0 → production<\/h1><ul><li><strong>Outcome:<\/strong> /,
+    );
+    const headings = [...html.matchAll(/<h2>(.*?)<\/h2>/g)].map((match) => match[1]);
+    expect(headings).toEqual([
+      'Deployment Metrics',
+      'Phases',
+      'Traffic',
+      'Rollback',
+      'Checks',
+      'Skipped items',
+      'Overridden checks',
+      'Not applicable',
+      'Not done',
+      'Sign-offs',
+      'Escalations',
+      'Rollback triggers',
+      'Follow-up phases',
+      'Retrospective',
+    ]);
+    expect(html).toContain('<li><strong>Checklist:</strong> Small release (<code>small</code>)</li>');
+    expect(html).toContain(
+      '<li><strong>Requested by:</strong> <span class="mention" data-user="U0DEPLOYER">@Dana Deployer</span></li>',
+    );
+    expect(html).toMatch(
+      /<h2>Phases<\/h2><ol><li><strong>Prepare<\/strong> — .*?<\/li><li><strong>Ship<\/strong> — not reached \(0\/1 items\)<\/li><\/ol>/,
+    );
+    expect(html).toContain(
+      '<h2>Skipped items</h2><ul><li><strong>Database backup created</strong> (Prepare) — <span class="mention" data-user="U0DEPLOYER">@Dana Deployer</span> at 14:01:00: “&lt;img src=x onerror=alert(1)&gt; | *not bold* `tick`”</li></ul>',
+    );
+    expect(html).toContain('<h2>Rollback</h2><p>Not rolled back.</p>');
+    expect(html).not.toMatch(/<img|[*#]{2}|\\/);
   });
 });
