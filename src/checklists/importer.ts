@@ -164,6 +164,7 @@ class RunbookImporter {
   private readonly openHeadings: Array<{ depth: number; title: string }> = [];
   private section: Section;
   private titleHeading: Heading | undefined;
+  private lastItem: DraftItem | undefined;
 
   constructor(private readonly source: SourceLine[]) {
     this.checkboxLines = findCheckboxLines(source);
@@ -230,8 +231,19 @@ class RunbookImporter {
     return section;
   }
 
+  /** Sibling blocks; a fence between two lists of steps belongs to the step just above it. */
   private blocks(nodes: RootContent[], context: Context): void {
-    for (const node of nodes) this.block(node, context);
+    let stepAbove: DraftItem | undefined;
+    nodes.forEach((node, index) => {
+      if (node.type === 'code' && stepAbove && nextBlockAfterCode(nodes, index)?.type === 'list') {
+        this.code(node, context, stepAbove);
+        return;
+      }
+      const before = this.lastItem;
+      this.block(node, context);
+      if (node.type === 'list') stepAbove = this.lastItem !== before ? this.lastItem : undefined;
+      else if (node.type !== 'code') stepAbove = undefined;
+    });
   }
 
   private block(node: RootContent, context: Context): void {
@@ -344,7 +356,7 @@ class RunbookImporter {
     if (prose.length > 0) this.note(collapse(prose.join(' ')), context);
   }
 
-  private code(node: Code, context: Context): void {
+  private code(node: Code, context: Context, stepAbove?: DraftItem): void {
     const lang = (node.lang ?? '').toLowerCase();
     const firstLine = this.codeFirstLine(node);
     const lines = node.value.split('\n').map((text, offset) => ({ line: firstLine + offset, text }));
@@ -352,8 +364,9 @@ class RunbookImporter {
       this.fencedChecklist(lines, context);
       return;
     }
+    const owner = context.owner ?? stepAbove;
     const line = node.position?.start.line ?? firstLine;
-    (context.owner ?? this.section).commands.push({ text: clip(node.value, MAX_COMMAND), line });
+    (owner ?? this.section).commands.push({ text: clip(node.value, MAX_COMMAND), line });
     const block = node.lang ? `a \`\`\`${node.lang} block` : 'a code block';
     this.explain(node, `inside ${block}: kept as a command`);
   }
@@ -433,6 +446,7 @@ class RunbookImporter {
     };
     this.drafts.set(item.id, item);
     this.section.items.push(item);
+    this.lastItem = item;
     return item;
   }
 
@@ -627,6 +641,11 @@ function isBoldLabel(node: Paragraph): boolean {
     (child) => !(child.type === 'text' && /^\s*:?\s*$/.test(child.value)),
   );
   return meaningful.length === 1 && meaningful[0]?.type === 'strong';
+}
+
+/** The first block after a run of code blocks. */
+function nextBlockAfterCode(nodes: RootContent[], index: number): RootContent | undefined {
+  return nodes.slice(index + 1).find((node) => node.type !== 'code');
 }
 
 /** A checkbox line's text from inside a code fence, parsed so inline code is handled the same way. */

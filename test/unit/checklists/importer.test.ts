@@ -627,6 +627,29 @@ describe('importRunbook: headings and fences', () => {
     expectValid(checklist);
   });
 
+  it('attaches a fence between two steps to the step above it', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Deploy',
+        '1. [ ] Apply the manifests',
+        '```bash',
+        'kubectl apply -f k8s/',
+        '```',
+        '2. [ ] Watch the rollout',
+        '```bash',
+        'kubectl rollout status deploy/checkout',
+        '```',
+      ),
+    );
+    const [phase] = checklist.phases;
+    expect(phase?.items.map((item) => [item.title, item.commands])).toEqual([
+      ['Apply the manifests', ['kubectl apply -f k8s/']],
+      ['Watch the rollout', undefined],
+    ]);
+    // The last fence ends the section, so it is the phase's.
+    expect(phase?.commands).toEqual(['kubectl rollout status deploy/checkout']);
+  });
+
   it('says which code blocks had nowhere to go', () => {
     const { unattachedCode } = importRunbook(
       md('## Steps', '- [ ] Done', '## Reference', '```bash', 'curl -f https://example.com/health', '```'),
