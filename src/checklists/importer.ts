@@ -21,6 +21,7 @@ import {
   sourceLines,
   unclaimedReason,
 } from './import-lines.js';
+import { columns, findTable, isFillerCell, stripEmphasis, type Table, tableKind } from './import-tables.js';
 import type { ChecklistInput } from './schema.js';
 
 export { slugify } from './import-lines.js';
@@ -46,11 +47,11 @@ export interface ImportOptions {
 }
 
 export interface ImportStats {
-  /** Checkbox lines that became items. */
+  /** Checkbox lines that became items (a table row with two boxes is one line). */
   checkboxes: number;
   /** Signature lines (`**Signature:** ___` and `- [ ] Role: ___ Date: ___`) turned into sign-offs. */
   signoffs: number;
-  /** Items produced; equals checkboxes plus the signature lines that were not checkboxes. */
+  /** Items produced: one per box (a table row may hold several) and per signature line that was not a checkbox. */
   items: number;
   phases: Array<{ id: string; title: string; items: number }>;
   /** Code blocks left out: under headings with no items to attach them to, or beyond a phase's limit. */
@@ -284,11 +285,12 @@ class RunbookImporter {
   }
 
   private paragraph(node: Paragraph, context: Context): void {
-    const lines = phrasingLines(node.children);
+    const { lines, table } = this.paragraphParts(node);
     const prose = this.lines(lines, context);
     // "**Checklist**:" only introduces the list below it.
-    const onlyLabel = prose.length === lines.length && isBoldLabel(node);
+    const onlyLabel = prose.length === lines.length && !table && isBoldLabel(node);
     if (prose.length > 0 && !onlyLabel) this.note(collapse(prose.join(' ')), context);
+    if (table) this.table(table, context);
   }
 
   /** Checkbox lines become items, signature lines sign-offs; returns the rest, the prose. */
@@ -304,9 +306,9 @@ class RunbookImporter {
 
   private listItem(node: ListItem, context: Context): void {
     const [first, ...rest] = node.children;
-    const own = first?.type === 'paragraph' ? phrasingLines(first.children) : undefined;
+    const own = first?.type === 'paragraph' ? this.paragraphParts(first) : undefined;
     const blocks = own ? rest : node.children;
-    const [head, ...tail] = own ?? [];
+    const [head, ...tail] = own?.lines ?? [];
     const box =
       typeof node.checked === 'boolean'
         ? { checked: node.checked, content: head?.content ?? [] }
@@ -321,7 +323,11 @@ class RunbookImporter {
       const item = this.checkboxItem(content, line, box.checked, context);
       // Checkbox lines run on into this paragraph (lazy continuation) stand beside the item, not under it.
       this.proseLines(tail.slice(continued.length), context);
-      this.blocks(blocks, item ? { owner: item, parents: [...context.parents, item.title] } : context);
+      this.nested(
+        own?.table,
+        blocks,
+        item ? { owner: item, parents: [...context.parents, item.title] } : context,
+      );
       return;
     }
 
@@ -333,13 +339,13 @@ class RunbookImporter {
         const sub = this.newSection([...parent.path, clip(label, MAX_TITLE)]);
         this.section = sub;
         this.proseLines(tail, context);
-        this.blocks(blocks, context);
+        this.nested(own?.table, blocks, context);
         if (this.section === sub) this.section = parent;
       } else {
         // Inside an item, the label is one more parent of the checkboxes below it.
         const inner = label ? { ...context, parents: [...context.parents, label] } : context;
         this.proseLines(tail, inner);
-        this.blocks(blocks, inner);
+        this.nested(own?.table, blocks, inner);
       }
       return;
     }
@@ -354,6 +360,12 @@ class RunbookImporter {
   private proseLines(lines: Line[], context: Context): void {
     const prose = this.lines(lines, context);
     if (prose.length > 0) this.note(collapse(prose.join(' ')), context);
+  }
+
+  /** What a list item holds below its paragraph: a table, nested lists, code, quotes. */
+  private nested(table: Table | undefined, blocks: RootContent[], context: Context): void {
+    if (table) this.table(table, context);
+    this.blocks(blocks, context);
   }
 
   private code(node: Code, context: Context, stepAbove?: DraftItem): void {
@@ -387,6 +399,56 @@ class RunbookImporter {
       if (item) open.push({ indent: box.indent, item });
     }
     if (prose.length > 0) this.note(prose.join('\n'), context);
+  }
+
+  /** Rows of a table, by what the table is for. */
+  private table(table: Table, context: Context): void {
+    const kind = tableKind(table);
+    const { task, commands } = columns(table.header);
+    const header = table.header.map(stripEmphasis);
+    const notes: string[] = [];
+    for (const row of table.rows) {
+      const cells = row.cells;
+      const boxes = cells.flatMap((cell, index) => {
+        const box = leadingBox(cell);
+        return box ? [{ index, ...box }] : [];
+      });
+      if (kind === 'checklist' && boxes.length > 0) {
+        // The step's text: the box's own, else the task column's, else the first cell that says something.
+        const titleIndex =
+          task ??
+          cells.findIndex((cell, index) => !commands.has(index) && !leadingBox(cell) && !isFillerCell(cell));
+        for (const box of boxes) {
+          const own = box.rest.trim();
+          const column = boxes.length > 1 && !own && header[box.index] ? ` (${header[box.index]})` : '';
+          const title = own || `${cells[titleIndex] ?? ''}${column}`;
+          const skip = new Set([...boxes.map(({ index }) => index), ...(own ? [] : [titleIndex])]);
+          const item = this.checkboxItem(parseInline(title), row.line, box.checked, context);
+          if (item) this.rowDetails(item, row.line, cells, header, skip, commands);
+        }
+      } else {
+        const text = rowText(cells, header);
+        if (text) notes.push(text);
+      }
+    }
+    if (notes.length > 0) this.note(notes.join('\n'), context);
+  }
+
+  /** A row's other cells: commands from command columns, the rest as `Header: value` notes. */
+  private rowDetails(
+    item: DraftItem,
+    line: number,
+    cells: string[],
+    header: string[],
+    skip: ReadonlySet<number>,
+    commandColumns: ReadonlySet<number>,
+  ): void {
+    cells.forEach((cell, index) => {
+      if (skip.has(index) || isFillerCell(cell)) return;
+      const code = /^`([^`]+)`$/.exec(cell)?.[1];
+      if (commandColumns.has(index) || code) item.commands.push({ text: code ?? cellText(cell), line });
+      else item.notes.push(header[index] ? `${header[index]}: ${cellText(cell)}` : cellText(cell));
+    });
   }
 
   private checkboxItem(
@@ -468,6 +530,29 @@ class RunbookImporter {
     const start = node.position?.start.line ?? 0;
     const end = node.position?.end.line ?? -1;
     return this.checkboxLines.some(({ line }) => line >= start && line <= end);
+  }
+
+  /** A paragraph's lines (each with its inline content), and the table it ends with. */
+  private paragraphParts(node: Paragraph): { lines: Line[]; table?: Table } {
+    const lines = phrasingLines(node.children);
+    const start = node.position?.start;
+    const end = node.position?.end.line ?? 0;
+    if (
+      !start ||
+      !lines.some(({ content }) =>
+        content.some((child) => child.type === 'text' && child.value.includes('|')),
+      )
+    )
+      return { lines };
+    // The parser has no table extension: a table is read from the paragraph's own source lines.
+    const source = this.source.slice(start.line - 1, end).map(({ line, text }) => ({
+      line,
+      text: line === start.line ? text.slice(start.column - 1) : text.replace(/^(?:[ \t]*>)*[ \t]*/, ''),
+    }));
+    const found = findTable(source);
+    if (!found) return { lines };
+    const tableLine = source[found.proseLines]?.line ?? 0;
+    return { lines: lines.filter(({ line }) => line < tableLine), table: found.table };
   }
 
   /** The line of a code block's first content line: after the fence, or the block's own for indented code. */
@@ -648,7 +733,24 @@ function nextBlockAfterCode(nodes: RootContent[], index: number): RootContent | 
   return nodes.slice(index + 1).find((node) => node.type !== 'code');
 }
 
-/** A checkbox line's text from inside a code fence, parsed so inline code is handled the same way. */
+/** A reference table row as a line of text: `Key: value` for two columns, else `First — Header: value; …`. */
+function rowText(cells: string[], header: string[]): string {
+  const [first = '', ...others] = cells.map(cellText);
+  if (cells.length === 2) return others[0] ? `${first}: ${others[0]}` : first;
+  const pairs = others.flatMap((cell, index) => {
+    if (!cell) return [];
+    const name = header[index + 1];
+    return [name ? `${name}: ${cell}` : cell];
+  });
+  return [first, pairs.join('; ')].filter(Boolean).join(' — ');
+}
+
+/** A table cell's Markdown as plain text. */
+function cellText(cell: string): string {
+  return plainText(parseInline(cell));
+}
+
+/** A snippet of Markdown (a fence line, a table cell) parsed as inline content. */
 function parseInline(text: string): PhrasingContent[] {
   const [first] = fromMarkdown(text).children;
   if (first && (first.type === 'paragraph' || first.type === 'heading')) return first.children;

@@ -583,6 +583,81 @@ describe('importRunbook: bare checkbox lines', () => {
   });
 });
 
+describe('importRunbook: tables', () => {
+  it('turns each checkbox cell into an item titled by its row, with the other cells as notes', () => {
+    const { checklist, preChecked, notImported } = importRunbook(
+      md(
+        '## Pre-flight',
+        '| # | Step | Owner | Done |',
+        '|---|------|-------|:----:|',
+        '| 1 | Database backup taken | DBA | [ ] |',
+        '| 2 | Feature flag `checkout_v2` off | Dev | [x] |',
+        '',
+        '| Task | Command |',
+        '| --- | --- |',
+        '| [ ] Caches warmed | `make warm-cache` |',
+      ),
+    );
+    expect(items(checklist)).toEqual([
+      { id: 'database-backup-taken', title: 'Database backup taken', kind: 'manual', notes: 'Owner: DBA' },
+      {
+        id: 'feature-flag-checkout-v2-off',
+        title: 'Feature flag checkout_v2 off',
+        kind: 'manual',
+        notes: 'Owner: Dev',
+      },
+      { id: 'caches-warmed', title: 'Caches warmed', kind: 'manual', commands: ['make warm-cache'] },
+    ]);
+    expect(preChecked.map((item) => item.line)).toEqual([5]);
+    expect(notImported).toEqual([]);
+  });
+
+  it('makes one item per checkbox column', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Verify',
+        '| Check | Staging | Production |',
+        '|---|---|---|',
+        '| Smoke tests pass | [ ] | [ ] |',
+      ),
+    );
+    expect(titles(checklist)).toEqual(['Smoke tests pass (Staging)', 'Smoke tests pass (Production)']);
+  });
+
+  it('writes a key | value table as readable lines, not a pipe string', () => {
+    const { checklist } = importRunbook(
+      md(
+        '# Checkout deploy',
+        '| Field | Value |',
+        '|-------|-------|',
+        '| **Service** | checkout |',
+        '| Owner | Payments team |',
+        '| Pager | `#payments-oncall` |',
+        '',
+        '## Steps',
+        '- [ ] Deploy',
+      ),
+    );
+    expect(checklist.description).toBe('Service: checkout\nOwner: Payments team\nPager: #payments-oncall');
+  });
+
+  it('writes a wider reference table as one line per row', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Contacts',
+        '| Role | Name | Phone |',
+        '|------|------|-------|',
+        '| Deployment lead | Ana Ruiz | 555-0100 |',
+        '| DBA | | 555-0101 |',
+        '- [ ] Contacts confirmed',
+      ),
+    );
+    expect(checklist.phases[0]?.notes).toBe(
+      'Deployment lead — Name: Ana Ruiz; Phone: 555-0100\nDBA — Phone: 555-0101',
+    );
+  });
+});
+
 describe('importRunbook: nested checkboxes', () => {
   it('keeps the items a checkbox is nested under as a note', () => {
     const { checklist } = importRunbook(
