@@ -1,7 +1,7 @@
 /**
- * What a checkbox line looks like in a runbook, read from the text itself rather than from the Markdown
- * tree: the importer finds every checkbox line here first, so that it can say which of them it did not
- * turn into items.
+ * What a checkbox line, a signature line and a role name look like in a runbook, read from the text itself
+ * rather than from the Markdown tree: the importer finds every checkbox line here first, so that it can
+ * say which of them it did not turn into items.
  */
 
 /** An open or ticked box: `[ ]`, `[x]`, `[X]`, or a ballot box (☐ ☑ ☒). */
@@ -53,6 +53,85 @@ export function fencedCheckbox(text: string): { indent: number; checked: boolean
   if (!match) return undefined;
   return { indent: match[1]?.length ?? 0, checked: TICKED_BOX_RE.test(match[2] ?? ''), rest: match[3] ?? '' };
 }
+
+export interface SignatureLine {
+  /** The signer the line names ("Service owner"); absent when the heading above names the signer. */
+  label?: string;
+  /**
+   * Only `Label: ____`: nothing says it is a signature (no "signed", "approved by" or date blank), so it is
+   * one only on a checkbox line, for a known role, or under a sign-off heading.
+   */
+  bare: boolean;
+}
+
+/** Blanks that may follow the signer's: `Date: ____`, `Fecha: ____`, `Signature: ____`. */
+const MORE_BLANKS = String.raw`(?:\s*(?:date|fecha|signature|firma|name|nombre|time|hora)\s*:?\s*_{2,})*`;
+/** "Signature: ____", "Firma: ____", "Signed: ____": the heading names the signer. */
+const SIGNATURE_RE = /^(?:signature|signed|sign-?off|firma|firmado)\s*:\s*_{3,}/i;
+/** "Approved by (Service owner): ____", "Approved by QA lead: ____", "Aprobado por: ____". */
+const APPROVED_BY_RE =
+  /^(?:(?:approved|signed|reviewed|authori[sz]ed|accepted|verified)\s+by|(?:aprobado|firmado|revisado|autorizado|validado|aceptado)\s+por)(?:\s*\(([^)]{1,60})\)|\s+([^:_()]{1,60}?))?\s*:\s*_{3,}/i;
+/** "Lead Developer: ____ Date: ____": a label and blanks, nothing else on the line. */
+const LABELLED_BLANK_RE = new RegExp(String.raw`^([^:_]{1,60}?)\s*:\s*_{3,}(${MORE_BLANKS})\s*$`, 'i');
+const DATE_BLANK_RE = /date|fecha/i;
+/** Labels that name a field of the signature, not the signer: "Name: ____ Date: ____". */
+const FIELD_LABEL_RE = /^(?:name|nombre|signature|firma|signed|sign-?off)$/i;
+
+/** Reads a line of plain text (Markdown emphasis already removed) as a place for someone to sign. */
+export function signatureLine(text: string): SignatureLine | undefined {
+  if (SIGNATURE_RE.test(text)) return { bare: false };
+  const approved = APPROVED_BY_RE.exec(text);
+  if (approved) {
+    const label = (approved[1] ?? approved[2])?.trim();
+    return label ? { label, bare: false } : { bare: false };
+  }
+  const labelled = LABELLED_BLANK_RE.exec(text);
+  const label = labelled?.[1]?.trim();
+  if (!labelled || !label) return undefined;
+  const bare = !DATE_BLANK_RE.test(labelled[2] ?? '');
+  return FIELD_LABEL_RE.test(label) ? { bare } : { label, bare };
+}
+
+/** Headings of sections that collect signatures: a signature line under them signs as an approver. */
+export const SIGNOFF_HEADING_RE = /sign[- ]?offs?\b|signatures?\b|approvals?\b|aprobaci[oó]n|firmas?\b/i;
+
+/** Words that say what kind of person, not which role: a "DevOps Engineer" signs as `devops`. */
+const GENERIC_ROLE_WORDS = new Set([
+  'engineer',
+  'engineers',
+  'team',
+  'officer',
+  'analyst',
+  'member',
+  'members',
+]);
+const SHORT_ROLE_WORDS: Record<string, string> = {
+  technical: 'tech',
+  administrator: 'admin',
+  operations: 'ops',
+  development: 'dev',
+};
+
+/**
+ * The role name for a signer's label: lower-case words joined by "-" ("Service owner" -> `service-owner`),
+ * matched loosely against the known roles ("Technical Lead" -> `tech-lead`, "Security Officer" ->
+ * `security`). Without a match, the label's own slug.
+ */
+export function roleName(label: string, known?: ReadonlySet<string>): string {
+  const slug = slugify(label, MAX_ROLE) || 'approver';
+  if (!known || known.has(slug)) return slug;
+  const words = slug.split('-');
+  const short = words.map((word) => SHORT_ROLE_WORDS[word] ?? word);
+  const specific = (list: string[]) =>
+    list.length > 1 && GENERIC_ROLE_WORDS.has(list.at(-1) ?? '') ? list.slice(0, -1) : list;
+  const candidates = [words, short, specific(words), specific(short)].flatMap((list) => {
+    const name = list.join('-');
+    return [name, name.endsWith('s') ? name.slice(0, -1) : `${name}s`];
+  });
+  return candidates.find((candidate) => known.has(candidate)) ?? slug;
+}
+
+const MAX_ROLE = 60;
 
 /** Lower-case words joined by "-": "Pre-Deployment Checks (48 hours before)" -> "pre-deployment-checks-48-hours-before". */
 export function slugify(text: string, max: number): string {

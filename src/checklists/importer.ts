@@ -16,7 +16,10 @@ import {
   fencedCheckbox,
   findCheckboxLines,
   leadingBox,
+  roleName,
+  SIGNOFF_HEADING_RE,
   type SourceLine,
+  signatureLine,
   slugify,
   sourceLines,
   unclaimedReason,
@@ -28,8 +31,8 @@ export { slugify } from './import-lines.js';
 
 /**
  * Turns a Markdown runbook into checklist data: headings become phases, every checkbox line becomes one
- * item, signature lines become sign-offs. Everything imported is `manual` (or `signoff`); a person then
- * turns the automatable items into checks, traffic steps and waits.
+ * item, signature lines and sign-off tables become sign-offs. Everything imported is `manual` (or
+ * `signoff`); a person then turns the automatable items into checks, traffic steps and waits.
  *
  * Nothing is dropped without a word: every checkbox line of the text is found first, straight from the
  * lines, and whichever of them did not become an item is listed in `notImported` with its line number.
@@ -44,12 +47,14 @@ export interface ImportOptions {
   id?: string;
   /** Recorded as `source:`, e.g. the file the runbook came from. */
   source?: string;
+  /** Role names from flightdeck.yaml `roles:`: sign-offs are matched against them, the others listed. */
+  roles?: readonly string[];
 }
 
 export interface ImportStats {
   /** Checkbox lines that became items (a table row with two boxes is one line). */
   checkboxes: number;
-  /** Signature lines (`**Signature:** ___` and `- [ ] Role: ___ Date: ___`) turned into sign-offs. */
+  /** Sign-off items: signature lines, sign-off table rows and signature checkboxes. */
   signoffs: number;
   /** Items produced: one per box (a table row may hold several) and per signature line that was not a checkbox. */
   items: number;
@@ -58,7 +63,7 @@ export interface ImportStats {
   unattachedCommands: number;
 }
 
-/** A checkbox line of the runbook that is not in the checklist. */
+/** A line of the runbook that looked like a step or a signature but is not in the checklist. */
 export interface NotImported {
   line: number;
   text: string;
@@ -73,6 +78,8 @@ export interface ImportResult {
   notImported: NotImported[];
   /** Items ticked in the runbook (`[x]`); imported open, since a deployment starts with nothing done. */
   preChecked: Array<{ line: number; id: string; title: string }>;
+  /** Sign-off roles that are not among `options.roles` (empty when no roles were given). */
+  unknownRoles: Array<{ role: string; label: string; line: number }>;
   /** First lines of the code blocks counted in `stats.unattachedCommands`. */
   unattachedCode: number[];
 }
@@ -80,7 +87,6 @@ export interface ImportResult {
 // Limits from schema.ts, so that an import always validates.
 const MAX_TITLE = 300;
 const MAX_ID = 80;
-const MAX_ROLE = 60;
 const MAX_NOTES = 2_500;
 const MAX_DESCRIPTION = 3_000;
 const MAX_COMMANDS = 20;
@@ -91,11 +97,9 @@ export const PHASE_TITLE_SEPARATOR = ' › ';
 
 /** Fences whose content is prose rather than a program, so checkbox lines in them are items. */
 const PLAIN_FENCE_LANGS = new Set(['', 'text', 'txt', 'plain', 'plaintext', 'md', 'markdown']);
-/** `Signature: ______ Date: ____` under a heading that names the role. */
-const SIGNATURE_LINE_RE = /^(?:signature|signed|sign-?off)\s*:\s*_{3,}/i;
-/** `Lead Developer: ______ Date: ____` — a label, a blank to sign on, optionally a blank date. */
-const SIGN_LINE_RE = /^([^:_]{1,60}?)\s*:\s*_{3,}\s*(?:date\s*:?\s*_{2,}\s*)?$/i;
-const SIGNATURE_WORD_RE = /^(?:signature|signed|sign-?off)$/i;
+/** Lines that date or version the runbook document: an approval next to them approves the document. */
+const DOCUMENT_CONTROL_RE =
+  /^(?:version|versi[oó]n|last (?:updated|reviewed|modified)|updated|[uú]ltima actualizaci[oó]n|actualizado|revision|revisi[oó]n)\s*:/i;
 /** Lines the runbook itself marks as conditional. */
 const OPTIONAL_RE = /\bif (?:applicable|needed|necessary|any|enabled)\b|\(optional\)/i;
 /** Emoji (with skin tones, variation selectors and joiners) decorate headings; they make poor titles. */
@@ -106,7 +110,8 @@ export function importRunbook(markdown: string, options: ImportOptions = {}): Im
     extensions: [gfmTaskListItem()],
     mdastExtensions: [gfmTaskListItemFromMarkdown()],
   });
-  return new RunbookImporter(sourceLines(markdown)).run(tree, options);
+  const known = options.roles ? new Set(options.roles) : undefined;
+  return new RunbookImporter(sourceLines(markdown), known).run(tree, options);
 }
 
 /** A heading's (or a bold list label's) content while it is being read; becomes a phase if it has items. */
@@ -162,12 +167,18 @@ class RunbookImporter {
   private readonly checkboxLines: SourceLine[];
   /** Why a checkbox line was not made an item, said by the part of the importer that saw it. */
   private readonly reasons = new Map<number, string>();
+  /** Signature lines deliberately left out. */
+  private readonly leftOut: NotImported[] = [];
+  private readonly unknownRoles: ImportResult['unknownRoles'] = [];
   private readonly openHeadings: Array<{ depth: number; title: string }> = [];
   private section: Section;
   private titleHeading: Heading | undefined;
   private lastItem: DraftItem | undefined;
 
-  constructor(private readonly source: SourceLine[]) {
+  constructor(
+    private readonly source: SourceLine[],
+    private readonly roles: ReadonlySet<string> | undefined,
+  ) {
     this.checkboxLines = findCheckboxLines(source);
     this.section = this.newSection([]);
   }
@@ -211,19 +222,24 @@ class RunbookImporter {
       itemLines,
       notImported: this.notImported(imported),
       preChecked: items.filter((item) => item.checked).map(({ line, id, title }) => ({ line, id, title })),
+      unknownRoles: this.unknownRoles,
       unattachedCode,
     };
   }
 
-  /** The accounting that makes the import lossless: every checkbox line of the text that no item came from. */
+  /**
+   * The accounting that makes the import lossless: every checkbox line of the text that no item came
+   * from, whatever the reason, plus the signature lines left out on purpose.
+   */
   private notImported(imported: ReadonlySet<number>): NotImported[] {
-    return this.checkboxLines
+    const unclaimed = this.checkboxLines
       .filter(({ line }) => !imported.has(line))
       .map(({ line, text }) => ({
         line,
         text: text.trim(),
         why: this.reasons.get(line) ?? unclaimedReason(text),
       }));
+    return [...unclaimed, ...this.leftOut].sort((a, b) => a.line - b.line);
   }
 
   private newSection(path: string[]): Section {
@@ -286,7 +302,7 @@ class RunbookImporter {
 
   private paragraph(node: Paragraph, context: Context): void {
     const { lines, table } = this.paragraphParts(node);
-    const prose = this.lines(lines, context);
+    const prose = this.lines(lines, context, isDocumentControl(lines));
     // "**Checklist**:" only introduces the list below it.
     const onlyLabel = prose.length === lines.length && !table && isBoldLabel(node);
     if (prose.length > 0 && !onlyLabel) this.note(collapse(prose.join(' ')), context);
@@ -294,12 +310,12 @@ class RunbookImporter {
   }
 
   /** Checkbox lines become items, signature lines sign-offs; returns the rest, the prose. */
-  private lines(lines: Line[], context: Context): string[] {
+  private lines(lines: Line[], context: Context, documentControl = false): string[] {
     const prose: string[] = [];
     for (const line of lines) {
       const box = boxed(line);
       if (box) this.checkboxItem(box.content, line.line, box.checked, context);
-      else if (!this.signature(line, context)) prose.push(plainText(line.content));
+      else if (!this.signature(line, context, documentControl)) prose.push(plainText(line.content));
     }
     return prose;
   }
@@ -316,7 +332,7 @@ class RunbookImporter {
 
     if (box) {
       // A wrapped title goes on until the next checkbox or signature line.
-      const wrapped = tail.findIndex((line) => boxed(line) || this.isSignature(line));
+      const wrapped = tail.findIndex((line) => boxed(line) || signatureLine(plainText(line.content)));
       const continued = wrapped === -1 ? tail : tail.slice(0, wrapped);
       const content = [...box.content, ...continued.flatMap((line) => [SPACE, ...line.content])];
       const line = head?.line ?? node.position?.start.line ?? 0;
@@ -350,6 +366,11 @@ class RunbookImporter {
       return;
     }
 
+    if (head && this.signature(head, context)) {
+      this.proseLines(tail, context);
+      this.nested(own?.table, blocks, context);
+      return;
+    }
     // A plain bullet or numbered step is prose: kept as a note, never turned into an item.
     const text = blockText(node).join('\n').trim();
     if (text) this.note(text, context);
@@ -404,7 +425,7 @@ class RunbookImporter {
   /** Rows of a table, by what the table is for. */
   private table(table: Table, context: Context): void {
     const kind = tableKind(table);
-    const { task, commands } = columns(table.header);
+    const { task, commands, role } = columns(table.header);
     const header = table.header.map(stripEmphasis);
     const notes: string[] = [];
     for (const row of table.rows) {
@@ -426,6 +447,10 @@ class RunbookImporter {
           const item = this.checkboxItem(parseInline(title), row.line, box.checked, context);
           if (item) this.rowDetails(item, row.line, cells, header, skip, commands);
         }
+      } else if (kind === 'signoff' && cells.some((cell) => !isFillerCell(cell))) {
+        const signer = cellText(cells[role] ?? '');
+        const item = this.signoff(isFillerCell(signer) ? this.headingSigner() : signer, row.line, context);
+        this.rowDetails(item, row.line, cells, header, new Set([role]), new Set());
       } else {
         const text = rowText(cells, header);
         if (text) notes.push(text);
@@ -462,32 +487,46 @@ class RunbookImporter {
       this.reasons.set(line, 'a checkbox with no text');
       return undefined;
     }
-    const label = SIGN_LINE_RE.exec(title)?.[1]?.trim();
-    const item = label
-      ? this.signoff(SIGNATURE_WORD_RE.test(label) ? this.headingSigner() : label, line, context)
+    const signature = signatureLine(title);
+    const item = signature
+      ? this.signoff(signature.label ?? this.headingSigner(), line, context)
       : this.addItem({ title, line, commands: commands.map((text) => ({ text, line })) }, context);
     item.checked = checked;
     return item;
   }
 
-  private isSignature(line: Line): boolean {
-    return SIGNATURE_LINE_RE.test(plainText(line.content));
-  }
-
-  /** `**Signature:** ____` becomes a sign-off; returns whether the line was one. */
-  private signature(line: Line, context: Context): boolean {
-    if (!this.isSignature(line)) return false;
-    this.signoff(this.headingSigner(), line.line, context);
+  /** A line to sign on becomes a sign-off; returns whether the line was one. */
+  private signature(line: Line, context: Context, documentControl = false): boolean {
+    const signature = signatureLine(plainText(line.content));
+    if (!signature) return false;
+    if (signature.bare && !this.namesSigner(signature.label)) return false;
+    if (documentControl) {
+      this.leftOut.push({
+        line: line.line,
+        text: this.source[line.line - 1]?.text.trim() ?? '',
+        why: 'approves the runbook document (it stands with its version or date), not a deployment',
+      });
+    } else {
+      this.signoff(signature.label ?? this.headingSigner(), line.line, context);
+    }
     return true;
   }
 
-  /** The signer a signature line stands for: the heading it sits under ("### Technical Lead"). */
+  /** Whether `Label: ____` is a place to sign: the label is a known role, or the section collects signatures. */
+  private namesSigner(label: string | undefined): boolean {
+    if (label && this.roles?.has(roleName(label, this.roles))) return true;
+    return this.section.path.some((title) => SIGNOFF_HEADING_RE.test(title));
+  }
+
+  /** The signer a signature line under this heading stands for: the heading, unless it only says "Sign-off". */
   private headingSigner(): string {
-    return this.section.path.at(-1) ?? 'Approver';
+    const heading = this.section.path.at(-1);
+    return heading && !SIGNOFF_HEADING_RE.test(heading) ? heading : 'Approver';
   }
 
   private signoff(label: string, line: number, context: Context): DraftItem {
-    const role = slugify(label, MAX_ROLE) || 'approver';
+    const role = roleName(label, this.roles);
+    if (this.roles && !this.roles.has(role)) this.unknownRoles.push({ role, label, line });
     return this.addItem({ title: clip(`${label} sign-off`, MAX_TITLE), line, commands: [], role }, context);
   }
 
@@ -706,6 +745,11 @@ function boxed(line: Line | undefined): { checked: boolean; content: PhrasingCon
   const box = leadingBox(first.value);
   if (!box) return undefined;
   return { checked: box.checked, content: box.rest ? [{ type: 'text', value: box.rest }, ...rest] : rest };
+}
+
+/** A paragraph that dates or versions the document (its footer). */
+function isDocumentControl(lines: Line[]): boolean {
+  return lines.some((line) => DOCUMENT_CONTROL_RE.test(plainText(line.content)));
 }
 
 /** Text of any block (list item, paragraph, nested list), one line per paragraph, for notes. */

@@ -658,6 +658,114 @@ describe('importRunbook: tables', () => {
   });
 });
 
+describe('importRunbook: sign-offs', () => {
+  const roles = ['tech-lead', 'service-owner', 'qa-lead', 'security', 'devops'];
+
+  it('turns "Approved by (Role): ____ Date: ____" into a sign-off for that role', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Go / no-go',
+        'Approved by (Service owner): ______________ Date: ________',
+        '',
+        '- Approved by (Tech Lead): ______________',
+      ),
+      { roles },
+    );
+    expect(items(checklist)).toEqual([
+      expect.objectContaining({
+        kind: 'signoff',
+        title: 'Service owner sign-off',
+        signoff: { role: 'service-owner' },
+      }),
+      expect.objectContaining({
+        kind: 'signoff',
+        title: 'Tech Lead sign-off',
+        signoff: { role: 'tech-lead' },
+      }),
+    ]);
+    expect(unknownRoles).toEqual([]);
+  });
+
+  it('reads Spanish signature lines and lists the roles it does not know', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Aprobación',
+        'Aprobado por: ______________ Fecha: ________',
+        '',
+        '### Responsable de QA',
+        '**Firma:** ____________ **Fecha:** ______',
+      ),
+      { roles },
+    );
+    expect(
+      items(checklist).map((item) => [item.title, item.kind === 'signoff' && item.signoff.role]),
+    ).toEqual([
+      ['Approver sign-off', 'approver'],
+      ['Responsable de QA sign-off', 'responsable-de-qa'],
+    ]);
+    expect(unknownRoles).toEqual([
+      { role: 'approver', label: 'Approver', line: 2 },
+      { role: 'responsable-de-qa', label: 'Responsable de QA', line: 5 },
+    ]);
+  });
+
+  it('turns each row of a sign-off table into a sign-off for the role it names', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Sign-off',
+        '| Role | Name | Date | Signature |',
+        '|------|------|------|-----------|',
+        '| Service owner | | | ____ |',
+        '| Technical Lead | Ana Ruiz | | ____ |',
+        '| Security Officer | | | ____ |',
+        '| Responsable de QA | | | ____ |',
+      ),
+      { roles },
+    );
+    expect(
+      items(checklist).map((item) => [item.title, item.kind === 'signoff' && item.signoff.role, item.notes]),
+    ).toEqual([
+      ['Service owner sign-off', 'service-owner', undefined],
+      ['Technical Lead sign-off', 'tech-lead', 'Name: Ana Ruiz'],
+      ['Security Officer sign-off', 'security', undefined],
+      ['Responsable de QA sign-off', 'responsable-de-qa', undefined],
+    ]);
+    expect(unknownRoles).toEqual([{ role: 'responsable-de-qa', label: 'Responsable de QA', line: 7 }]);
+  });
+
+  it('does not take a contacts table for a sign-off table', () => {
+    const { stats } = importRunbook(
+      md(
+        '## Contacts',
+        '| Role | Name | Email |',
+        '|---|---|---|',
+        '| Tech Lead | | |',
+        '- [ ] Contacts confirmed',
+      ),
+    );
+    expect(stats.signoffs).toBe(0);
+  });
+
+  it("lists the approval of the runbook document itself as not imported, rather than a deployment's sign-off", () => {
+    const { stats, notImported } = importRunbook(
+      md(
+        '## Steps',
+        '- [ ] Deploy',
+        '',
+        '---',
+        '',
+        '**Last Updated:** 2024-05-01',
+        '**Version:** 1.0',
+        '**Approved by:** ____________',
+      ),
+    );
+    expect(stats.signoffs).toBe(0);
+    expect(notImported).toEqual([
+      { line: 8, text: '**Approved by:** ____________', why: expect.stringContaining('document') },
+    ]);
+  });
+});
+
 describe('importRunbook: nested checkboxes', () => {
   it('keeps the items a checkbox is nested under as a note', () => {
     const { checklist } = importRunbook(
