@@ -1,19 +1,25 @@
 /**
- * `npm run checklists:import -- <runbook.md> [--id <id>] [--out <file.yaml>]`
+ * `npm run checklists:import -- <runbook.md> [--id <id>] [--out <file.yaml>] [--roles a,b] [--allow-loss]`
  *
  * Converts a Markdown runbook into checklist YAML (stdout, or --out). The result validates but is only a
  * start: every item is manual, so turn automatable ones into checks, traffic steps and waits by hand.
- * A summary (checkbox lines, sign-offs, items per phase) goes to stderr.
+ * A summary (checkbox lines, sign-offs, items per phase, and what needs a look) goes to stderr.
+ *
+ * A checkbox or signature line that did not become an item is listed with its line number, and then
+ * nothing is written and the exit code is 1, unless --allow-loss says the rest is wanted anyway.
+ * Sign-off roles are matched against --roles, or else flightdeck.yaml's `roles:` (FLIGHTDECK_CONFIG).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Document } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { formatProblem } from '../shared/problems.js';
-import { type ImportStats, importRunbook, slugify } from './importer.js';
+import { importedYaml, importNotes } from './import-output.js';
+import { type ImportResult, importRunbook, slugify } from './importer.js';
 import { parseChecklist } from './loader.js';
 
-const USAGE = 'usage: npm run checklists:import -- <runbook.md> [--id <id>] [--out <file.yaml>]';
+const USAGE =
+  'usage: npm run checklists:import -- <runbook.md> [--id <id>] [--out <file.yaml>] [--roles a,b] [--allow-loss]';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -37,22 +43,29 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const roles = await knownRoles(args.values.roles);
   // The file name, not the title, is the default id: runbooks are often all called "Deployment Checklist".
   const id = args.values.id ?? (slugify(basename(file, extname(file)), 80) || undefined);
-  const { checklist, stats } = importRunbook(markdown, { source: file, ...(id ? { id } : {}) });
-  if (stats.items === 0) {
+  const result = importRunbook(markdown, {
+    source: file,
+    ...(id ? { id } : {}),
+    ...(roles.names ? { roles: roles.names } : {}),
+  });
+  if (result.stats.items === 0) {
     console.error(`${file}: no checkbox lines or signature lines found, nothing to import`);
+    for (const line of importNotes(result)) console.error(line && `  ${line}`);
+    return 1;
+  }
+  if (result.notImported.length > 0 && !args.values['allow-loss']) {
+    console.error(summary(file, result, roles.note));
+    console.error(
+      `${file}: ${result.notImported.length} line(s) not imported (listed above), nothing written: ` +
+        'change the runbook, or pass --allow-loss to import the rest',
+    );
     return 1;
   }
 
-  const doc = new Document(checklist);
-  doc.commentBefore = [
-    ` Imported from ${file} by \`npm run checklists:import\`.`,
-    ' Every item is manual: make the automatable ones checks, traffic steps or waits, give items owners,',
-    ' and move rollback steps, triggers and emergency procedures to `rollback:` and `procedures:`.',
-  ].join('\n');
-  const yaml = doc.toString({ lineWidth: 0 });
-
+  const yaml = importedYaml(result, file);
   if (args.values.out) {
     try {
       await writeFile(args.values.out, yaml);
@@ -63,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(yaml);
   }
-  console.error(summary(file, stats));
+  console.error(summary(file, result, roles.note));
 
   // The importer keeps within the schema's limits; if it ever does not, say so rather than hand over bad YAML.
   const parsed = parseChecklist(yaml, args.values.out ?? file);
@@ -78,7 +91,12 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { id: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      id: { type: 'string' },
+      out: { type: 'string' },
+      roles: { type: 'string' },
+      'allow-loss': { type: 'boolean' },
+    },
   });
 }
 
@@ -90,16 +108,31 @@ function readFailure(error: unknown): string {
   return (error as Error).message;
 }
 
-function summary(file: string, stats: ImportStats): string {
+/** The role names sign-offs are matched against: --roles, else flightdeck.yaml's, else none (not checked). */
+async function knownRoles(flag: string | undefined): Promise<{ names?: string[]; note?: string }> {
+  if (flag !== undefined) {
+    const names = flag.split(',').map((name) => name.trim());
+    return { names: names.filter(Boolean) };
+  }
+  const path = process.env.FLIGHTDECK_CONFIG ?? 'flightdeck.yaml';
+  try {
+    const config = parseYaml(await readFile(path, 'utf8')) as { roles?: Record<string, unknown> } | null;
+    return { names: Object.keys(config?.roles ?? {}) };
+  } catch {
+    return { note: `sign-off roles not checked: ${path} not readable (pass --roles a,b,c)` };
+  }
+}
+
+function summary(file: string, result: ImportResult, rolesNote: string | undefined): string {
+  const { stats } = result;
   const width = Math.max(...stats.phases.map((phase) => phase.id.length));
   return [
     `${file}: ${stats.checkboxes} checkbox lines, ${stats.signoffs} signature lines -> ${stats.items} items in ${stats.phases.length} phases`,
     ...stats.phases.map(
       (phase) => `  ${phase.id.padEnd(width)}  ${String(phase.items).padStart(3)}  ${phase.title}`,
     ),
-    ...(stats.unattachedCommands > 0
-      ? [`  ${stats.unattachedCommands} code block(s) had no phase to attach to (headings without items)`]
-      : []),
+    ...importNotes(result).map((line) => line && `  ${line}`),
+    ...(rolesNote && stats.signoffs > 0 ? ['', `  ${rolesNote}`] : []),
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,8 +11,17 @@ const CANARY_SEED = 'test/fixtures/seeds/003_5f3999c3e4b25ca8.md';
 
 /** Runs the import CLI as a user would (`npm run checklists:import -- …` runs tsx on the same file). */
 async function importCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return importCliWith({}, ...args);
+}
+
+async function importCliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['src/checklists/import-cli.ts', ...args]);
+    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['src/checklists/import-cli.ts', ...args], {
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -63,5 +72,49 @@ describe('npm run checklists:import', () => {
     const { code, stderr } = await importCli();
     expect(code).toBe(2);
     expect(stderr).toContain('usage: npm run checklists:import');
+  });
+
+  it('lists each line it could not import and writes nothing, unless --allow-loss', async () => {
+    const runbook = join(scratch, 'lossy.md');
+    await writeFile(
+      runbook,
+      ['## Deploy', '- [ ] Deployed', '', '```bash', '- [ ] echo not-an-item', '```', ''].join('\n'),
+    );
+    const refused = await importCli(runbook);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('Not imported (1):');
+    expect(refused.stderr).toContain(
+      'line 5: - [ ] echo not-an-item — inside a ```bash block: kept as a command',
+    );
+    expect(refused.stderr).toContain('pass --allow-loss');
+
+    const allowed = await importCli(runbook, '--allow-loss');
+    expect(allowed.code).toBe(0);
+    const parsed = parseChecklist(allowed.stdout, 'stdout');
+    expect(parsed.ok && parsed.checklist.phases[0]?.items.map((item) => item.title)).toEqual(['Deployed']);
+    // The YAML keeps the list for whoever finishes the checklist.
+    expect(allowed.stdout).toContain('#   line 5: - [ ] echo not-an-item');
+  });
+
+  it('prints pre-checked items and the sign-off roles flightdeck.yaml does not define', async () => {
+    const runbook = join(scratch, 'approvals.md');
+    await writeFile(
+      runbook,
+      ['## Go', '- [x] Backup taken', '', 'Approved by (Service owner): ______ Date: ______', ''].join('\n'),
+    );
+    const config = join(scratch, 'flightdeck.yaml');
+    await writeFile(config, 'roles:\n  tech-lead: { users: [U1] }\n');
+
+    const withConfig = await importCliWith({ FLIGHTDECK_CONFIG: config }, runbook);
+    expect(withConfig.code).toBe(0);
+    expect(withConfig.stderr).toContain('Pre-checked in the runbook, imported open');
+    expect(withConfig.stderr).toContain('line 2: Backup taken');
+    expect(withConfig.stderr).toContain('line 4: service-owner ("Service owner")');
+
+    const withFlag = await importCli(runbook, '--roles', 'tech-lead,service-owner');
+    expect(withFlag.code).toBe(0);
+    expect(withFlag.stderr).not.toContain('Sign-off roles not defined');
+    expect(withFlag.stdout).toMatch(/signoff:\n {10}role: service-owner/);
   });
 });

@@ -400,3 +400,443 @@ describe('importRunbook: any input', () => {
     );
   });
 });
+
+describe('importRunbook: nothing is left out silently', () => {
+  it('lists every checkbox line it did not import, with its line number and why', () => {
+    const { checklist, notImported } = importRunbook(
+      md(
+        '## Deploy',
+        '- [ ] Deployed',
+        '',
+        '```bash',
+        '- [ ] echo not-an-item',
+        '```',
+        '<details>',
+        '- [ ] Hidden in HTML',
+        '</details>',
+        '',
+        '- [ ]',
+      ),
+    );
+    expect(titles(checklist)).toEqual(['Deployed']);
+    expect(notImported).toEqual([
+      { line: 5, text: '- [ ] echo not-an-item', why: expect.stringContaining('```bash') },
+      { line: 8, text: '- [ ] Hidden in HTML', why: expect.stringContaining('HTML') },
+      { line: 11, text: '- [ ]', why: 'a checkbox with no text' },
+    ]);
+  });
+
+  it('imports [x] items open and lists them as pre-checked', () => {
+    const { checklist, preChecked } = importRunbook(
+      md('## Prep', '- [x] Backup taken', '- [ ] Team notified', '1. [X] Tag pushed'),
+    );
+    expect(titles(checklist)).toEqual(['Backup taken', 'Team notified', 'Tag pushed']);
+    expect(items(checklist).every((item) => item.kind === 'manual')).toBe(true);
+    expect(preChecked).toEqual([
+      { line: 2, id: 'backup-taken', title: 'Backup taken' },
+      { line: 4, id: 'tag-pushed', title: 'Tag pushed' },
+    ]);
+  });
+
+  it('says which line each item came from', () => {
+    const { itemLines } = importRunbook(md('## A', '', '- [ ] a', '  - [ ] b', '', '```', '[ ] c', '```'));
+    expect(itemLines).toEqual([
+      { id: 'a', line: 3 },
+      { id: 'b', line: 4 },
+      { id: 'c', line: 7 },
+    ]);
+  });
+});
+
+describe('importRunbook: every checkbox line is accounted for', () => {
+  const words = fc
+    .array(
+      fc.constantFrom(
+        'backup',
+        'Deploy',
+        'the',
+        'api',
+        'Vérifier',
+        'проверка',
+        '`kubectl get pods`',
+        '**now**',
+        '5%',
+      ),
+      { minLength: 1, maxLength: 5 },
+    )
+    .map((parts) => parts.join(' '));
+  const box = fc.constantFrom('[ ]', '[x]', '[X]');
+
+  /** A run of Markdown lines and which of them are checkbox lines. */
+  interface Block {
+    lines: string[];
+    boxes: number[];
+  }
+  const block = (lines: string[], boxes: number[] = []): Block => ({ lines, boxes });
+  const container = fc.oneof(
+    fc
+      .tuple(fc.constantFrom('-', '*', '+'), box, words)
+      .map(([marker, b, t]) => block([`${marker} ${b} ${t}`], [0])),
+    fc.tuple(fc.nat(20), box, words).map(([n, b, t]) => block([`${n + 1}. ${b} ${t}`], [0])),
+    fc
+      .tuple(box, words, box, words)
+      .map(([b1, t1, b2, t2]) => block([`- ${b1} ${t1}`, `  - ${b2} ${t2}`], [0, 1])),
+    fc.tuple(box, words).map(([b, t]) => block([`${b} ${t}`], [0])),
+    fc.tuple(box, words).map(([b, t]) => block([`> - ${b} ${t}`], [0])),
+    fc.tuple(box, words).map(([b, t]) => block([`> ${b} ${t}`], [0])),
+    fc.tuple(box, words).map(([b, t]) => block(['```', `${b} ${t}`, '```'], [1])),
+    fc.tuple(box, words).map(([b, t]) => block(['```text', `1. ${b} ${t}`, '```'], [1])),
+    fc.tuple(box, words).map(([b, t]) => block(['```bash', `- ${b} ${t}`, '```'], [1])),
+    fc.tuple(box, words).map(([b, t]) => block(['| Step | Done |', '| --- | --- |', `| ${t} | ${b} |`], [2])),
+    fc
+      .tuple(box, words)
+      .map(([b, t]) => block(['| Task | Owner |', '|---|---|', `| ${b} ${t} | dba |`], [2])),
+    fc.tuple(box, words).map(([b, t]) => block(['<details>', `- ${b} ${t}`, '</details>'], [1])),
+    words.map((t) => block([`## ${t}`])),
+    words.map((t) => block([t])),
+    words.map((t) => block([`- ${t}`])),
+  );
+
+  it('for N checkbox lines in random containers, has an item for each or lists it as not imported', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(container, fc.boolean()), { maxLength: 12 }), (blocks) => {
+        const lines: string[] = [];
+        const boxLines: number[] = [];
+        for (const [{ lines: blockLines, boxes }, blankAfter] of blocks) {
+          for (const index of boxes) boxLines.push(lines.length + index + 1);
+          lines.push(...blockLines);
+          // Without a blank line, blocks run into each other (lazy continuation, tables after lists…).
+          if (blankAfter) lines.push('');
+        }
+        const { checklist, itemLines, notImported } = importRunbook(lines.join('\n'));
+        const imported = new Set(itemLines.map((source) => source.line));
+        const listed = new Set(notImported.map((lost) => lost.line));
+        const fromBoxes = boxLines.filter((line) => imported.has(line)).length;
+        const notFromBoxes = boxLines.filter((line) => listed.has(line)).length;
+        expect(fromBoxes + notFromBoxes).toBe(boxLines.length);
+        expect([...imported].filter((line) => listed.has(line))).toEqual([]);
+        if (items(checklist).length > 0) expectValid(checklist);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('importRunbook: bare checkbox lines', () => {
+  it('reads bare "[ ] …" lines in a plain fence, so the phase and its commands survive', () => {
+    const { checklist, stats, notImported } = importRunbook(
+      md(
+        '## Deployment',
+        '```',
+        '[ ] Scale down the workers',
+        '[x] Apply the migration',
+        '[ ] Roll out the new image',
+        '```',
+        '```bash',
+        'kubectl -n shop scale deploy/worker --replicas=0',
+        'kubectl -n shop rollout status deploy/checkout',
+        '```',
+      ),
+    );
+    expect(checklist.phases).toEqual([
+      {
+        id: 'deployment',
+        title: 'Deployment',
+        commands: [
+          'kubectl -n shop scale deploy/worker --replicas=0\nkubectl -n shop rollout status deploy/checkout',
+        ],
+        items: [
+          { id: 'scale-down-the-workers', title: 'Scale down the workers', kind: 'manual' },
+          { id: 'apply-the-migration', title: 'Apply the migration', kind: 'manual' },
+          { id: 'roll-out-the-new-image', title: 'Roll out the new image', kind: 'manual' },
+        ],
+      },
+    ]);
+    expect(stats.unattachedCommands).toBe(0);
+    expect(notImported).toEqual([]);
+  });
+
+  it('reads checkbox lines in paragraphs and block quotes, bare or listed', () => {
+    const { checklist, notImported } = importRunbook(
+      md(
+        '## Before',
+        'Do these first:',
+        '[ ] Freeze merges',
+        '[ ] Announce in #deploys',
+        '',
+        '> **Note:** the release manager ticks these.',
+        '> - [ ] Quoted list item',
+        '> [ ] Quoted bare line',
+        '',
+        '☐ Ballot box line',
+      ),
+    );
+    expect(titles(checklist)).toEqual([
+      'Freeze merges',
+      'Announce in #deploys',
+      'Quoted list item',
+      'Quoted bare line',
+      'Ballot box line',
+    ]);
+    expect(checklist.phases[0]?.notes).toBe('Do these first:\n\nNote: the release manager ticks these.');
+    expect(notImported).toEqual([]);
+  });
+});
+
+describe('importRunbook: tables', () => {
+  it('turns each checkbox cell into an item titled by its row, with the other cells as notes', () => {
+    const { checklist, preChecked, notImported } = importRunbook(
+      md(
+        '## Pre-flight',
+        '| # | Step | Owner | Done |',
+        '|---|------|-------|:----:|',
+        '| 1 | Database backup taken | DBA | [ ] |',
+        '| 2 | Feature flag `checkout_v2` off | Dev | [x] |',
+        '',
+        '| Task | Command |',
+        '| --- | --- |',
+        '| [ ] Caches warmed | `make warm-cache` |',
+      ),
+    );
+    expect(items(checklist)).toEqual([
+      { id: 'database-backup-taken', title: 'Database backup taken', kind: 'manual', notes: 'Owner: DBA' },
+      {
+        id: 'feature-flag-checkout-v2-off',
+        title: 'Feature flag checkout_v2 off',
+        kind: 'manual',
+        notes: 'Owner: Dev',
+      },
+      { id: 'caches-warmed', title: 'Caches warmed', kind: 'manual', commands: ['make warm-cache'] },
+    ]);
+    expect(preChecked.map((item) => item.line)).toEqual([5]);
+    expect(notImported).toEqual([]);
+  });
+
+  it('makes one item per checkbox column', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Verify',
+        '| Check | Staging | Production |',
+        '|---|---|---|',
+        '| Smoke tests pass | [ ] | [ ] |',
+      ),
+    );
+    expect(titles(checklist)).toEqual(['Smoke tests pass (Staging)', 'Smoke tests pass (Production)']);
+  });
+
+  it('writes a key | value table as readable lines, not a pipe string', () => {
+    const { checklist } = importRunbook(
+      md(
+        '# Checkout deploy',
+        '| Field | Value |',
+        '|-------|-------|',
+        '| **Service** | checkout |',
+        '| Owner | Payments team |',
+        '| Pager | `#payments-oncall` |',
+        '',
+        '## Steps',
+        '- [ ] Deploy',
+      ),
+    );
+    expect(checklist.description).toBe('Service: checkout\nOwner: Payments team\nPager: #payments-oncall');
+  });
+
+  it('writes a wider reference table as one line per row', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Contacts',
+        '| Role | Name | Phone |',
+        '|------|------|-------|',
+        '| Deployment lead | Ana Ruiz | 555-0100 |',
+        '| DBA | | 555-0101 |',
+        '- [ ] Contacts confirmed',
+      ),
+    );
+    expect(checklist.phases[0]?.notes).toBe(
+      'Deployment lead — Name: Ana Ruiz; Phone: 555-0100\nDBA — Phone: 555-0101',
+    );
+  });
+});
+
+describe('importRunbook: sign-offs', () => {
+  const roles = ['tech-lead', 'service-owner', 'qa-lead', 'security', 'devops'];
+
+  it('turns "Approved by (Role): ____ Date: ____" into a sign-off for that role', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Go / no-go',
+        'Approved by (Service owner): ______________ Date: ________',
+        '',
+        '- Approved by (Tech Lead): ______________',
+      ),
+      { roles },
+    );
+    expect(items(checklist)).toEqual([
+      expect.objectContaining({
+        kind: 'signoff',
+        title: 'Service owner sign-off',
+        signoff: { role: 'service-owner' },
+      }),
+      expect.objectContaining({
+        kind: 'signoff',
+        title: 'Tech Lead sign-off',
+        signoff: { role: 'tech-lead' },
+      }),
+    ]);
+    expect(unknownRoles).toEqual([]);
+  });
+
+  it('reads Spanish signature lines and lists the roles it does not know', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Aprobación',
+        'Aprobado por: ______________ Fecha: ________',
+        '',
+        '### Responsable de QA',
+        '**Firma:** ____________ **Fecha:** ______',
+      ),
+      { roles },
+    );
+    expect(
+      items(checklist).map((item) => [item.title, item.kind === 'signoff' && item.signoff.role]),
+    ).toEqual([
+      ['Approver sign-off', 'approver'],
+      ['Responsable de QA sign-off', 'responsable-de-qa'],
+    ]);
+    expect(unknownRoles).toEqual([
+      { role: 'approver', label: 'Approver', line: 2 },
+      { role: 'responsable-de-qa', label: 'Responsable de QA', line: 5 },
+    ]);
+  });
+
+  it('turns each row of a sign-off table into a sign-off for the role it names', () => {
+    const { checklist, unknownRoles } = importRunbook(
+      md(
+        '## Sign-off',
+        '| Role | Name | Date | Signature |',
+        '|------|------|------|-----------|',
+        '| Service owner | | | ____ |',
+        '| Technical Lead | Ana Ruiz | | ____ |',
+        '| Security Officer | | | ____ |',
+        '| Responsable de QA | | | ____ |',
+      ),
+      { roles },
+    );
+    expect(
+      items(checklist).map((item) => [item.title, item.kind === 'signoff' && item.signoff.role, item.notes]),
+    ).toEqual([
+      ['Service owner sign-off', 'service-owner', undefined],
+      ['Technical Lead sign-off', 'tech-lead', 'Name: Ana Ruiz'],
+      ['Security Officer sign-off', 'security', undefined],
+      ['Responsable de QA sign-off', 'responsable-de-qa', undefined],
+    ]);
+    expect(unknownRoles).toEqual([{ role: 'responsable-de-qa', label: 'Responsable de QA', line: 7 }]);
+  });
+
+  it('does not take a contacts table for a sign-off table', () => {
+    const { stats } = importRunbook(
+      md(
+        '## Contacts',
+        '| Role | Name | Email |',
+        '|---|---|---|',
+        '| Tech Lead | | |',
+        '- [ ] Contacts confirmed',
+      ),
+    );
+    expect(stats.signoffs).toBe(0);
+  });
+
+  it("lists the approval of the runbook document itself as not imported, rather than a deployment's sign-off", () => {
+    const { stats, notImported } = importRunbook(
+      md(
+        '## Steps',
+        '- [ ] Deploy',
+        '',
+        '---',
+        '',
+        '**Last Updated:** 2024-05-01',
+        '**Version:** 1.0',
+        '**Approved by:** ____________',
+      ),
+    );
+    expect(stats.signoffs).toBe(0);
+    expect(notImported).toEqual([
+      { line: 8, text: '**Approved by:** ____________', why: expect.stringContaining('document') },
+    ]);
+  });
+});
+
+describe('importRunbook: nested checkboxes', () => {
+  it('keeps the items a checkbox is nested under as a note', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Deploy',
+        '1. [ ] Deploy the backend',
+        '   1. [ ] API',
+        '   2. [ ] Workers',
+        '      - [ ] Cron worker',
+        '   - Also:',
+        '     - [ ] Queue consumer',
+        '2. [ ] Deploy the frontend',
+      ),
+    );
+    expect(items(checklist).map((item) => [item.title, item.notes])).toEqual([
+      ['Deploy the backend', undefined],
+      ['API', 'Part of: Deploy the backend'],
+      ['Workers', 'Part of: Deploy the backend'],
+      ['Cron worker', 'Part of: Deploy the backend › Workers'],
+      ['Queue consumer', 'Part of: Deploy the backend › Also'],
+      ['Deploy the frontend', undefined],
+    ]);
+  });
+});
+
+describe('importRunbook: headings and fences', () => {
+  it('makes a heading in any language a phase, also inside a block quote', () => {
+    const { checklist } = importRunbook(
+      md(
+        '# Руководство',
+        '## Подготовка',
+        '- [ ] Проверить резервную копию',
+        '> ### ⚠️ Откат',
+        '> - [ ] Вернуть версию',
+        '## デプロイ',
+        '- [ ] 確認する',
+        '## Verificación ✅',
+        '- [ ] Paso final',
+      ),
+    );
+    expect(phaseTitles(checklist)).toEqual(['Подготовка', 'Подготовка › Откат', 'デプロイ', 'Verificación']);
+    expectValid(checklist);
+  });
+
+  it('attaches a fence between two steps to the step above it', () => {
+    const { checklist } = importRunbook(
+      md(
+        '## Deploy',
+        '1. [ ] Apply the manifests',
+        '```bash',
+        'kubectl apply -f k8s/',
+        '```',
+        '2. [ ] Watch the rollout',
+        '```bash',
+        'kubectl rollout status deploy/checkout',
+        '```',
+      ),
+    );
+    const [phase] = checklist.phases;
+    expect(phase?.items.map((item) => [item.title, item.commands])).toEqual([
+      ['Apply the manifests', ['kubectl apply -f k8s/']],
+      ['Watch the rollout', undefined],
+    ]);
+    // The last fence ends the section, so it is the phase's.
+    expect(phase?.commands).toEqual(['kubectl rollout status deploy/checkout']);
+  });
+
+  it('says which code blocks had nowhere to go', () => {
+    const { unattachedCode } = importRunbook(
+      md('## Steps', '- [ ] Done', '## Reference', '```bash', 'curl -f https://example.com/health', '```'),
+    );
+    expect(unattachedCode).toEqual([4]);
+  });
+});
