@@ -13,7 +13,7 @@ export function parseChecklist(text: string, source: string): ParseResult {
   if (!yaml.ok) return { ok: false, problems: yaml.problems };
   const { doc, lines, raw } = yaml;
   const parsed = checklistSchema.safeParse(raw);
-  const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error, source, { doc, lines });
+  const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error, source, { doc, lines, text });
   // The cross-checks read the raw data, so they run (and report) even when the schema found problems.
   const crossProblems = crossCheck(raw).map(({ path, message }) => ({
     source,

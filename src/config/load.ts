@@ -113,7 +113,7 @@ async function loadFileConfig(
   const raw = yaml.raw as { checklists_dir?: unknown } | null;
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...problemsFromZod(parsed.error, path, { doc, lines }));
+    problems.push(...problemsFromZod(parsed.error, path, { doc, lines, text }));
     const dir = raw?.checklists_dir;
     return { checklistsDir: typeof dir === 'string' ? dir : 'checklists' };
   }

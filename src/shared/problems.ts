@@ -1,5 +1,6 @@
 import { type Document, isMap, isSeq, type LineCounter } from 'yaml';
 import type { z } from 'zod';
+import { valueLostToComment } from './yaml-syntax.js';
 
 /** One thing wrong with an input, located precisely enough for a person to fix it. */
 export interface Problem {
@@ -43,15 +44,23 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** Turns zod issues into problems, with YAML line numbers when the document is at hand. */
+/**
+ * Turns zod issues into problems, with YAML line numbers when the document is at hand. With its text too,
+ * a value YAML read as empty because of an unquoted `#` (`channel: #deploys`) is explained as that.
+ */
 export function problemsFromZod(
   error: z.ZodError,
   source: string,
-  located?: { doc: Document; lines: LineCounter },
+  located?: { doc: Document; lines: LineCounter; text?: string },
 ): Problem[] {
   return error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    const { text } = located ?? {};
+    const lost =
+      located && text !== undefined ? valueLostToComment({ ...located, text }, issue.path) : undefined;
+    if (lost) return { source, path, ...lost };
     const line = located ? lineOf(located.doc, located.lines, issue.path) : undefined;
-    return { source, path: formatPath(issue.path), message: issue.message, ...(line ? { line } : {}) };
+    return { source, path, message: issue.message, ...(line ? { line } : {}) };
   });
 }
 

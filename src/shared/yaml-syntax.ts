@@ -2,6 +2,7 @@ import {
   type Document,
   isAlias,
   isCollection,
+  isMap,
   isScalar,
   LineCounter,
   type Node,
@@ -39,6 +40,33 @@ export function lostToCommentReason(key: string): string {
   return /channel/i.test(key)
     ? `${key} is empty — did you write #name? use the channel ID (C…)`
     : `${key} is empty: an unquoted # starts a comment in YAML; quote the value`;
+}
+
+/**
+ * When the value at `path` is empty and its line reads `key: #…`, where the `#` is: the value was meant to
+ * start with `#` but YAML read the rest of the line as a comment.
+ */
+export function valueLostToComment(
+  located: { doc: Document; lines: LineCounter; text: string },
+  path: ReadonlyArray<PropertyKey>,
+): { message: string; line: number; column: number; excerpt: string } | undefined {
+  const key = path.at(-1);
+  if (typeof key !== 'string' || !located.doc.hasIn(path as unknown[])) return undefined;
+  const value = located.doc.getIn(path as unknown[], true);
+  if (isScalar(value) ? value.value !== null : value != null) return undefined;
+  const file = new SourceText(located.text, located.lines);
+  const keyNode = pairKeyAt(located.doc, path);
+  if (!keyNode?.range) return undefined;
+  const { line } = file.position(keyNode.range[0]);
+  const text = file.line(line);
+  const hash = new RegExp(`(?:^|[\\s{,])${escapeRegExp(key)}[ \\t]*:[ \\t]+#`).exec(text);
+  if (!hash) return undefined;
+  return {
+    message: lostToCommentReason(key),
+    line,
+    column: hash.index + hash[0].length,
+    excerpt: text,
+  };
 }
 
 /** The source text by line, and what each line looks like to a person reading its indentation. */
@@ -536,10 +564,21 @@ function aliasProblem(doc: Document, file: SourceText, source: string, error: Er
   };
 }
 
+function pairKeyAt(doc: Document, path: ReadonlyArray<PropertyKey>): Node | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1) as unknown[], true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => keyText(item.key) === String(path.at(-1)));
+  return pair?.key as Node | undefined;
+}
+
 function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : isAlias(key) ? `*${key.source}` : String(key);
 }
 
 function rangeOf(node: unknown): [number, number, number] | undefined {
   return (node as { range?: [number, number, number] } | null)?.range ?? undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -49,4 +49,23 @@ describe('YAML syntax errors in a checklist', () => {
       ].join('\n'),
     ]);
   });
+
+  it('a title lost to an unquoted #', () => {
+    expect(
+      printed([
+        ...HEAD,
+        '    title: P',
+        '    items:',
+        '      - id: a',
+        '        kind: manual',
+        '        title: #1 smoke test',
+      ]),
+    ).toEqual([
+      [
+        'c.yaml:9:16: phases[0].items[0].title: title is empty: an unquoted # starts a comment in YAML; quote the value',
+        '  9 |         title: #1 smoke test',
+        '    |                ^',
+      ].join('\n'),
+    ]);
+  });
 });

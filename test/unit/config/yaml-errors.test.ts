@@ -178,7 +178,25 @@ describe('YAML syntax errors in flightdeck.yaml', () => {
 });
 
 describe('a value lost to an unquoted # (YAML reads it as a comment)', () => {
-  it('channel: #deploys inside { }, where the comment also swallows the closing brace', async () => {
+  it('channel: #deploys asks for the channel ID', async () => {
+    const { path, printed } = await problemsIn([
+      'services:',
+      '  web:',
+      '    checklist: tiny',
+      '    channel: #deploys',
+      'roles:',
+      '  dba: { users: [U0DBA] }',
+    ]);
+    expect(printed).toEqual([
+      [
+        `${path}:4:14: services.web.channel: channel is empty — did you write #name? use the channel ID (C…)`,
+        '  4 |     channel: #deploys',
+        '    |              ^',
+      ].join('\n'),
+    ]);
+  });
+
+  it('the same inside { }, where the comment also swallows the closing brace', async () => {
     const { path, printed } = await problemsIn([
       'services:',
       '  web: { checklist: tiny, channel: #deploys }',
@@ -190,6 +208,25 @@ describe('a value lost to an unquoted # (YAML reads it as a comment)', () => {
         `${path}:2:36: services: channel is empty — did you write #name? use the channel ID (C…)`,
         '  2 |   web: { checklist: tiny, channel: #deploys }',
         '    |                                    ^',
+      ].join('\n'),
+    ]);
+  });
+
+  it('any other field: quote the value', async () => {
+    const { path, printed } = await problemsIn([
+      'services:',
+      '  web:',
+      '    checklist: tiny',
+      '    channel: C0WEB',
+      '    namespace: #blue',
+      'roles:',
+      '  dba: { users: [U0DBA] }',
+    ]);
+    expect(printed).toEqual([
+      [
+        `${path}:5:16: services.web.namespace: namespace is empty: an unquoted # starts a comment in YAML; quote the value`,
+        '  5 |     namespace: #blue',
+        '    |                ^',
       ].join('\n'),
     ]);
   });
