@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     }
     if (result.problems.length > 0) {
       console.error(`Flightdeck cannot start: ${result.problems.length} configuration problem(s):`);
-      for (const problem of result.problems) console.error(`  ${formatProblem(problem)}`);
+      for (const problem of result.problems) console.error(formatProblem(problem).replace(/^/gm, '  '));
     }
     if (result.missingCredentials.length > 0)
       console.error(missingCredentialsMessage(result.missingCredentials));

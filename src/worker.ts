@@ -11,7 +11,7 @@ import { formatProblem } from './shared/problems.js';
 async function main(): Promise<void> {
   const result = await loadConfig(process.env, 'worker');
   if (!result.ok) {
-    for (const problem of result.problems) console.error(`  ${formatProblem(problem)}`);
+    for (const problem of result.problems) console.error(formatProblem(problem).replace(/^/gm, '  '));
     if (result.missingCredentials.length > 0) {
       console.error(
         `Flightdeck worker needs ${result.missingCredentials.join(', ')} (it posts check results to Slack).`,

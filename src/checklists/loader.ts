@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { formatPath, lineOf, type Problem, problemsFromZod } from '../shared/problems.js';
+import { parseYaml } from '../shared/yaml-syntax.js';
 import { type Checklist, checklistSchema } from './schema.js';
 import { isKnownPlaceholder, placeholdersIn, walk } from './templating.js';
 
@@ -9,22 +9,11 @@ export type ParseResult = { ok: true; checklist: Checklist } | { ok: false; prob
 
 /** Parses and validates one checklist's YAML text. Every problem is reported, not just the first. */
 export function parseChecklist(text: string, source: string): ParseResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((error) => ({
-        source,
-        path: '',
-        message: `YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
-        line: error.linePos?.[0]?.line,
-      })),
-    };
-  }
-  const raw: unknown = doc.toJS();
+  const yaml = parseYaml(text, source);
+  if (!yaml.ok) return { ok: false, problems: yaml.problems };
+  const { doc, lines, raw } = yaml;
   const parsed = checklistSchema.safeParse(raw);
-  const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error, source, { doc, lines });
+  const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error, source, { doc, lines, text });
   // The cross-checks read the raw data, so they run (and report) even when the schema found problems.
   const crossProblems = crossCheck(raw).map(({ path, message }) => ({
     source,

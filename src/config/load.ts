@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { loadChecklists } from '../checklists/loader.js';
 import type { Checklist } from '../checklists/schema.js';
 import { ANYONE, allPhases } from '../checklists/schema.js';
 import { fillTemplates, MissingTemplateValues } from '../checklists/templating.js';
 import { templateValues } from '../deployments/service.js';
 import { lineOf, type Problem, problemsFromZod } from '../shared/problems.js';
+import { parseYaml } from '../shared/yaml-syntax.js';
 import { type Env, envSchema, pickEnv } from './env.js';
 import { type FileConfig, fileConfigSchema } from './schema.js';
 
@@ -103,23 +104,16 @@ async function loadFileConfig(
     });
     return {};
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      problems.push({
-        source: path,
-        path: '',
-        message: `YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
-        line: error.linePos?.[0]?.line,
-      });
-    }
+  const yaml = parseYaml(text, path);
+  if (!yaml.ok) {
+    problems.push(...yaml.problems);
     return {};
   }
-  const raw = doc.toJS() as { checklists_dir?: unknown } | null;
+  const { doc, lines } = yaml;
+  const raw = yaml.raw as { checklists_dir?: unknown } | null;
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...problemsFromZod(parsed.error, path, { doc, lines }));
+    problems.push(...problemsFromZod(parsed.error, path, { doc, lines, text }));
     const dir = raw?.checklists_dir;
     return { checklistsDir: typeof dir === 'string' ? dir : 'checklists' };
   }

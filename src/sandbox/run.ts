@@ -18,7 +18,7 @@ export async function runSandbox(options: { hint?: string } = {}): Promise<void>
   } catch (error) {
     if (error instanceof SandboxConfigError) {
       console.error(`Flightdeck cannot start: ${error.problems.length} configuration problem(s):`);
-      for (const problem of error.problems) console.error(`  ${formatProblem(problem)}`);
+      for (const problem of error.problems) console.error(formatProblem(problem).replace(/^/gm, '  '));
     } else console.error(`Flightdeck's sandbox cannot start: ${(error as Error).message}`);
     process.exit(1);
   }

@@ -39,7 +39,7 @@ interface Seed {
 }
 
 const PUBLIC_HOST = 'a public host name: no DNS or TLS server for it here';
-const FIXED_PORT = 'a fixed port of the real platform on {{vars.host}}; nothing here listens on it';
+const FIXED_PORT = 'a fixed port of the real platform on {{vars.host}}; here a closed port stands in for it';
 
 const SEEDS: Seed[] = [
   {
@@ -62,7 +62,6 @@ const SEEDS: Seed[] = [
     label: '002 platform readiness',
     service: 'mcp-platform',
     outsideTheSandbox: {
-      // 6379 passes wherever a Redis happens to listen on the default port; it is not ours.
       'redis-cache-connectivity': `TCP 6379, ${FIXED_PORT}`,
       'auth-service-port-3001': `TCP 3001, ${FIXED_PORT}`,
       'core-service-port-3002': `TCP 3002, ${FIXED_PORT}`,
@@ -273,6 +272,12 @@ describe.each(SEEDS)('seed $label walks to completion with its checks running', 
       checks.filter((item) => !outsideTheSandbox[item.id] && !passed.includes(item)).map((item) => item.id),
     ).toEqual([]);
     expect(passed.length + overridden.length).toBe(checks.length);
+    // Checks on the platform's fixed ports go to closed ports the seed environment reserved: whatever
+    // listens on this machine's well-known ports (Redis on 6379, the sandbox on 3000), they fail.
+    const onFixedPorts = Object.keys(outsideTheSandbox).filter((itemId) =>
+      outsideTheSandbox[itemId]?.endsWith(FIXED_PORT),
+    );
+    expect(onFixedPorts.filter((itemId) => !final.state.items[itemId]?.overridden)).toEqual([]);
     for (const item of overridden) {
       expect(final.state.items[item.id]).toMatchObject({
         status: 'done',

@@ -6,6 +6,7 @@ import { kubernetesCheck } from '../../../src/checks/kubernetes.js';
 import type { CheckContext, SpecOf } from '../../../src/checks/types.js';
 import { createKubeClients } from '../../../src/kube/client.js';
 import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/fake-kube.js';
+import { freePort } from '../../support/redis-server.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/k8s');
 
@@ -656,9 +657,11 @@ describe('when the API cannot answer', () => {
   });
 
   it('a refused connection is an error', async () => {
+    // A port this test reserved and closed: refused whatever this machine runs on its well-known ports.
+    const closed = await freePort();
     const config = new KubeConfig();
     config.loadFromClusterAndUser(
-      { name: 'gone', server: 'http://127.0.0.1:1', skipTLSVerify: true },
+      { name: 'gone', server: `http://127.0.0.1:${closed}`, skipTLSVerify: true },
       { name: 'u', token: 't' },
     );
     const clients = createKubeClients(config);

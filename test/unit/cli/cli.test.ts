@@ -112,4 +112,46 @@ describe('npm run config:validate', () => {
     expect(result.stdout).toContain('configuration files OK');
     expect(result.stderr).toContain('SLACK_BOT_TOKEN');
   });
+
+  it('shows a YAML syntax error as file:line:column, a sentence, the line and a caret, and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fd-validate-'));
+    const config = join(dir, 'flightdeck.yaml');
+    await writeFile(
+      config,
+      [
+        'services:',
+        '  web:',
+        '    checklist: tiny',
+        '    channel: C0WEB',
+        'roles:',
+        '  dba:',
+        '    description: Database people',
+        '      users: [U0DBA]',
+        '',
+      ].join('\n'),
+    );
+    const result = await cli('src/config/validate-cli.ts', [], { FLIGHTDECK_CONFIG: config });
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').slice(0, 3)).toEqual([
+      `${config}:8:7: roles.dba: indentation: \`users:\` is indented more than its siblings (\`description:\` on line 7 starts at column 5)`,
+      '  8 |       users: [U0DBA]',
+      '    |       ^',
+    ]);
+  });
+});
+
+describe('npm run checklists:validate on a file YAML cannot read', () => {
+  it('prints the caret block and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fd-validate-'));
+    const file = join(dir, 'broken.yaml');
+    await writeFile(file, 'id: broken\ntitle: Broken\nphases:\n  - id: p\n\ttitle: P\n');
+    const result = await cli('src/checklists/validate-cli.ts', [file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `${file}:5:1: phases[0]: indentation: \`title:\` is indented with a tab; YAML indents with spaces only`,
+      '  5 | \ttitle: P',
+      '    | ^',
+      '1 problem(s) in 1 file(s)',
+    ]);
+  });
 });
