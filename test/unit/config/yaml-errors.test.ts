@@ -184,6 +184,7 @@ describe('a value lost to an unquoted # (YAML reads it as a comment)', () => {
       '  web:',
       '    checklist: tiny',
       '    channel: #deploys',
+      '    deployers: [anyone]',
       'roles:',
       '  dba: { users: [U0DBA] }',
     ]);
@@ -218,14 +219,15 @@ describe('a value lost to an unquoted # (YAML reads it as a comment)', () => {
       '  web:',
       '    checklist: tiny',
       '    channel: C0WEB',
+      '    deployers: [anyone]',
       '    namespace: #blue',
       'roles:',
       '  dba: { users: [U0DBA] }',
     ]);
     expect(printed).toEqual([
       [
-        `${path}:5:16: services.web.namespace: namespace is empty: an unquoted # starts a comment in YAML; quote the value`,
-        '  5 |     namespace: #blue',
+        `${path}:6:16: services.web.namespace: namespace is empty: an unquoted # starts a comment in YAML; quote the value`,
+        '  6 |     namespace: #blue',
         '    |                ^',
       ].join('\n'),
     ]);

@@ -382,7 +382,7 @@ describe('markdown block (standard Markdown, as `/deploy report` sends it)', () 
       resolution: 'skipped',
       reason: '<img src=x onerror=alert(1)> | *not bold* `tick`',
       actor: 'U0DEPLOYER',
-      actorRoles: [],
+      actorRoles: ['deployer'],
       at: T0 + 60_000,
     });
     if (!skipped.ok) throw new Error(skipped.message);
@@ -411,6 +411,7 @@ describe('markdown block (standard Markdown, as `/deploy report` sends it)', () 
       'Sign-offs',
       'Escalations',
       'Rollback triggers',
+      'Refused attempts',
       'Follow-up phases',
       'Retrospective',
     ]);
