@@ -222,6 +222,19 @@ async function start(
     kube: infra.kube,
   });
   cleanup.push(() => bot.stop());
+  // The simulated CI/CD: once a deployment has started (and recorded what was live), the cluster rolls
+  // out `<service>:<version>`, so the checklists' image checks see the version being deployed.
+  bot.deployments.subscribe({
+    onChange(change) {
+      if (!change.events.some((event) => event.type === 'deployment.started')) return;
+      const { service, version } = change.deployment;
+      void infra
+        .release(service, version)
+        .catch((error: Error) =>
+          logger.warn({ service, version, err: error.message }, 'the simulated release failed'),
+        );
+    },
+  });
   const driver = new SlackDriver({
     eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`,
     signingSecret,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { rolloutStatus } from '../checks/kubernetes.js';
 import type { FileConfig, ServiceConfig } from '../config/schema.js';
 import type { KubeClients } from '../kube/client.js';
 import { FakeKube, type KubeObject, parseLabelSelector } from './fake-kube.js';
@@ -101,6 +102,12 @@ export interface SimulatedInfra {
   pods: Record<string, { namespace: string; names: string[] }>;
   /** What the simulation could not provide, and what that means for checks. */
   notes: string[];
+  /**
+   * What a team's CI/CD does before Flightdeck verifies it: the service's new workload (the slot being
+   * deployed, the canary, or the rolling Deployment; the pods of a service without a Deployment) runs
+   * `<service>:<version>`, rolled out by the cluster's controller. Resolves once it runs.
+   */
+  release(service: string, version: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -255,8 +262,53 @@ async function start(
     http: { url: http.url, setHealth: http.setHealth },
     pods,
     notes,
+    release: (service, version) => release(fakeKube, options.file, service, version),
     stop,
   };
+}
+
+async function release(kube: FakeKube, file: FileConfig, name: string, version: string): Promise<void> {
+  const service = file.services[name];
+  if (!service) throw new Error(`no service ${name} in the simulation`);
+  const image = `${name}:${version}`;
+  const deployment = service.kubernetes.deployment;
+  if (!deployment) {
+    // Pods without a Deployment (a platform restarted in order): their containers run the new image.
+    for (const pod of kube.list<KubeObject>('Pod', service.namespace)) {
+      if (pod.metadata?.annotations?.[SERVICE_ANNOTATION] !== name) continue;
+      kube.update<
+        KubeObject & { spec: PodImages; status: { containerStatuses?: Array<{ image?: string }> } }
+      >(`Pod/${service.namespace}/${pod.metadata?.name}`, (running) => {
+        for (const container of running.spec.containers) container.image = image;
+        for (const status of running.status.containerStatuses ?? []) status.image = image;
+      });
+    }
+    return;
+  }
+  // Through the API, as CI/CD's `kubectl set image` would; the Deployment controller rolls it out.
+  const ref = `Deployment/${service.namespace}/${deployment}`;
+  const containers = kube.get<KubeObject & { spec: { template: { spec: PodImages } } }>(ref)?.spec.template
+    .spec.containers;
+  await kube.clients().apps.patchNamespacedDeployment({
+    name: deployment,
+    namespace: service.namespace,
+    body: (containers ?? []).map((_, index) => ({
+      op: 'replace',
+      path: `/spec/template/spec/containers/${index}/image`,
+      value: image,
+    })),
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const current = kube.get<KubeObject>(ref);
+    if (current && rolloutStatus(current as never).done) return;
+    if (Date.now() > deadline) throw new Error(`${image} did not roll out in the simulation`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+interface PodImages {
+  containers: Array<{ image?: string }>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -167,6 +167,7 @@ describe('seed 002 walked to completion', () => {
 
   it('walks with a skip, an n/a, sign-offs, overrides and an acknowledged escalation', async () => {
     ({ id, requester, channel } = await startDeployment(h, 'mcp-platform', '2.0.0'));
+    await env.infra.release('mcp-platform', '2.0.0');
     checklist = (await h.bot.store.load(id))!.checklist;
     const [skipped, na] = checklist.phases[0]!.items.slice(1, 3);
 
@@ -383,6 +384,7 @@ describe('seed 003 shifted to 5% and rolled back', () => {
   it('reports the rollback: its duration, who and why, and the traffic step', async () => {
     const requester = memberOf(h.file, 'deployer');
     const { id, channel } = await startDeployment(h, 'checkout', '3.1.0', requester);
+    await env.infra.release('checkout', '3.1.0');
     const checklist = (await h.bot.store.load(id))!.checklist;
     await walkPhase(h, id, checklist, checklist.phases[0]!, { requester, automaticTraffic: true });
     await deploy(h, requester, channel, 'traffic checkout 5');

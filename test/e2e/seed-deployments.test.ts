@@ -165,6 +165,8 @@ describe.each(SEEDS)('seed $label walks to completion with its checks running', 
   it(`deploys ${seed.service}`, async () => {
     const { service, outsideTheSandbox } = seed;
     const { id, requester, channel } = await startDeployment(h, service, '1.0.0');
+    // CI/CD rolls the version out; the checklist's image check verifies it on the cluster.
+    await env.infra.release(service, '1.0.0');
     const { checklist } = (await h.bot.store.load(id))!;
     const items = checklist.phases.flatMap((phase) => phase.items);
     const checks = items.filter((item): item is CheckItem => item.kind === 'check');
@@ -376,6 +378,7 @@ describe.each(WITH_ROLLBACK_PHASES)('seed $label rolls back and walks its rollba
   it(`rolls back ${seed.service}`, async () => {
     const { service, outsideTheSandbox } = seed;
     const { id, requester, channel } = await startDeployment(h, service, '2.0.0');
+    await env.infra.release(service, '2.0.0');
     const { checklist } = (await h.bot.store.load(id))!;
     const rollbackPhases = checklist.rollback?.phases ?? [];
     expect(rollbackPhases.length).toBeGreaterThan(0);

@@ -32,6 +32,7 @@ const catalogue: FileConfig = fileConfigSchema.parse({
       prometheus_url: 'http://prometheus.monitoring:9090',
       health_url: 'https://shop.example.com/healthz?deep=1',
       base_url: 'https://shop.example.com',
+      deployers: ['anyone'],
     },
     // Same namespace, no Deployment: bare pods found by a part-of selector.
     platform: {
@@ -39,6 +40,7 @@ const catalogue: FileConfig = fileConfigSchema.parse({
       channel: 'C0PLATFORM',
       namespace: 'store',
       kubernetes: { selector: 'app.kubernetes.io/part-of=platform' },
+      deployers: ['anyone'],
     },
   },
 });
