@@ -15,11 +15,12 @@ import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
-import type { FakeView, JsonObject } from '../support/fake-slack.js';
+import type { FakeView } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { signRequest } from '../support/slack-driver.js';
 import {
   buttonShown,
+  forgeAction,
+  forgeSubmission,
   messageOf,
   resolveItem,
   settledCheck,
@@ -378,40 +379,6 @@ async function click(id: string, checklistId: string, itemId: string, user: stri
   expect(response.status).toBe(200);
 }
 
-/**
- * A view submission `user` sends for a modal they were never shown (Slack signs what its client sends; a
- * crafted client sends what it likes): the engine must refuse it as it refuses the button.
- */
-async function forgedSubmission(
-  user: string,
-  callbackId: string,
-  origin: { channel: string; deploymentId: string; target: string },
-  reason: string,
-) {
-  const payload = {
-    type: 'view_submission',
-    team: { id: h.slack.teamId, domain: h.slack.teamDomain },
-    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: h.slack.teamId },
-    api_app_id: h.slack.appId,
-    token: 'fake-verification-token',
-    trigger_id: h.slack.newTriggerId(user),
-    view: {
-      id: 'V0FORGED',
-      type: 'modal',
-      callback_id: callbackId,
-      private_metadata: JSON.stringify(origin),
-      state: { values: { reason: { 'reason.input': { type: 'plain_text_input', value: reason } } } },
-      hash: 'forged',
-    },
-    response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const response = await h.driver.send(body, signRequest(body, 'test-signing-secret-8c1f'));
-  expect(response.status).toBe(200);
-}
-
 /** Walks shop's first phase: the requester's smoke test and two approvers' signatures. */
 async function prepareShop(id: string): Promise<void> {
   const list = checklists['shop-release']!;
@@ -458,7 +425,8 @@ describe('1. a traffic step and the wait after it', () => {
     );
     expect(h.slack.views.length).toBe(views);
     // A crafted submission of the skip dialog is refused by the engine all the same.
-    await forgedSubmission(
+    await forgeSubmission(
+      h,
       OUTSIDER,
       VIEW.skipItem,
       { channel, deploymentId: id, target: 'go-green' },
@@ -515,20 +483,22 @@ describe('2. a sign-off with four eyes and count 2', () => {
     expect(shown).not.toContain(
       `"action_id":"${ACTION.itemSkip}","text":{"type":"plain_text","text":"Skip…"},"value":"${id}|approve"`,
     );
-    await forgedSubmission(
+    await forgeSubmission(
+      h,
       REQUESTER,
       VIEW.skipItem,
       { channel, deploymentId: id, target: 'approve' },
       'I approve my own',
     );
     await h.driver.clickButton(REQUESTER, where, { actionId: ACTION.itemDone, value: `${id}|approve` });
-    await sendStaleButton(REQUESTER, where, ACTION.itemNotApplicable, `${id}|approve`);
+    await forgeAction(h, REQUESTER, where, { actionId: ACTION.itemNotApplicable, value: `${id}|approve` });
     await ephemeralTo(REQUESTER, /A sign-off cannot be skipped or marked n\/a/, from);
 
     // One approver signs once, then tries to finish it alone.
     await resolveItem(h, id, list, approve, { resolution: 'done', actor: APPROVER_1, untilResolved: false });
-    await sendStaleButton(APPROVER_1, where, ACTION.itemNotApplicable, `${id}|approve`);
-    await forgedSubmission(
+    await forgeAction(h, APPROVER_1, where, { actionId: ACTION.itemNotApplicable, value: `${id}|approve` });
+    await forgeSubmission(
+      h,
       APPROVER_1,
       VIEW.skipItem,
       { channel, deploymentId: id, target: 'approve' },
@@ -636,7 +606,7 @@ describe('5. a superseded deployment', () => {
     // A stale card (the button as it was) still reaches the bot: refused, privately, with a link.
     const from = h.slack.ephemerals.length;
     const card = await cardOf(first);
-    await sendStaleButton(REQUESTER, card, ACTION.deploymentRollback, `${first}|card`);
+    await forgeAction(h, REQUESTER, card, { actionId: ACTION.deploymentRollback, value: `${first}|card` });
     await ephemeralTo(REQUESTER, /5\.1\.0 has started since.*nothing was rolled back/, from);
     expect((await state(first)).status).toBe('completed');
     expect((await state(second.id)).status).toBe('active');
@@ -732,41 +702,3 @@ describe('8. the version', () => {
     expect(await reportText(id)).toContain('shop:8.0.0');
   });
 });
-
-/** A button press from a message as the person's Slack still shows it (the bot has changed it since). */
-async function sendStaleButton(
-  user: string,
-  where: { channel: string; ts: string },
-  actionId: string,
-  value: string,
-) {
-  const message = h.slack.message(where.channel, where.ts) as unknown as JsonObject;
-  const payload = {
-    type: 'block_actions',
-    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: h.slack.teamId },
-    api_app_id: h.slack.appId,
-    token: 'fake-verification-token',
-    container: { type: 'message', message_ts: where.ts, channel_id: where.channel, is_ephemeral: false },
-    trigger_id: h.slack.newTriggerId(user),
-    team: { id: h.slack.teamId, domain: h.slack.teamDomain },
-    enterprise: null,
-    is_enterprise_install: false,
-    channel: { id: where.channel, name: h.slack.channelName(where.channel) },
-    message: { ...message, blocks: [] },
-    state: { values: {} },
-    response_url: h.slack.newResponseUrl({ channel: where.channel, user, messageTs: where.ts }),
-    actions: [
-      {
-        type: 'button',
-        action_id: actionId,
-        block_id: 'stale',
-        text: { type: 'plain_text', text: 'stale' },
-        value,
-        action_ts: (Date.now() / 1000).toFixed(6),
-      },
-    ],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const response = await h.driver.send(body, signRequest(body, 'test-signing-secret-8c1f'));
-  expect(response.status).toBe(200);
-}

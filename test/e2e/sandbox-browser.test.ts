@@ -190,8 +190,9 @@ describe('npm start without Slack credentials: the sandbox in a browser', () => 
     await actAs('Avery Approver');
     await expect.poll(() => denial.count()).toBe(0); // Vic's ephemeral is Vic's alone
     await itemButton('release-approved', 'item.done').click();
+    // The message was updated a moment ago: Slack's pace (one update a second per message) applies.
     await expect
-      .poll(() => itemRow('release-approved').textContent())
+      .poll(() => itemRow('release-approved').textContent(), { timeout: 5_000 })
       .toContain('1 of 1 signed: @Avery Approver');
 
     // Every check passed against the simulated cluster and metrics, so the canary phase opens.

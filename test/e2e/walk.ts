@@ -5,7 +5,8 @@ import { type ItemState, isResolved, type Resolution } from '../../src/deploymen
 import { ACTION } from '../../src/slack/action-ids.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
-import { type Harness, memberOf } from '../support/harness.js';
+import { type Harness, memberOf, SIGNING_SECRET } from '../support/harness.js';
+import { signRequest } from '../support/slack-driver.js';
 
 /**
  * Drives a deployment through Slack the way a team would: clicks the buttons on the thread's messages as
@@ -336,4 +337,83 @@ export async function walkPhase(
       await resolveItem(h, deploymentId, checklist, item, { resolution: 'done', actor });
     }
   }
+}
+
+/**
+ * A button or overflow press on a message as the person's Slack may still show it — the bot has removed
+ * the element since, or never showed it to anyone (a crafted client sends what it likes). Slack signs
+ * whatever its client sends, so the receiver must apply the same rules as to a real click.
+ */
+export async function forgeAction(
+  h: Harness,
+  user: string,
+  where: { channel: string; ts: string },
+  action: { actionId: string; value: string; type?: 'button' | 'overflow' },
+) {
+  const message = h.slack.message(where.channel, where.ts);
+  const element =
+    action.type === 'overflow'
+      ? {
+          type: 'overflow',
+          selected_option: { text: { type: 'plain_text', text: 'x' }, value: action.value },
+        }
+      : { type: 'button', text: { type: 'plain_text', text: 'x' }, value: action.value };
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: h.slack.teamId },
+    api_app_id: h.slack.appId,
+    token: 'fake-verification-token',
+    container: { type: 'message', message_ts: where.ts, channel_id: where.channel, is_ephemeral: false },
+    trigger_id: h.slack.newTriggerId(user),
+    team: { id: h.slack.teamId, domain: h.slack.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: where.channel, name: h.slack.channelName(where.channel) },
+    message: { ...message, blocks: [] },
+    state: { values: {} },
+    response_url: h.slack.newResponseUrl({ channel: where.channel, user, messageTs: where.ts }),
+    actions: [
+      {
+        ...element,
+        action_id: action.actionId,
+        block_id: 'forged',
+        action_ts: (Date.now() / 1000).toFixed(6),
+      },
+    ],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const response = await h.driver.send(body, signRequest(body, SIGNING_SECRET));
+  expect(response.status).toBe(200);
+}
+
+/** A view submission for a modal `user` was never shown, e.g. a skip dialog opened for someone else. */
+export async function forgeSubmission(
+  h: Harness,
+  user: string,
+  callbackId: string,
+  origin: { channel: string; deploymentId: string; target: string },
+  reason: string,
+) {
+  const payload = {
+    type: 'view_submission',
+    team: { id: h.slack.teamId, domain: h.slack.teamDomain },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: h.slack.teamId },
+    api_app_id: h.slack.appId,
+    token: 'fake-verification-token',
+    trigger_id: h.slack.newTriggerId(user),
+    view: {
+      id: 'V0FORGED',
+      type: 'modal',
+      callback_id: callbackId,
+      private_metadata: JSON.stringify(origin),
+      state: { values: { reason: { 'reason.input': { type: 'plain_text_input', value: reason } } } },
+      hash: 'forged',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const response = await h.driver.send(body, signRequest(body, SIGNING_SECRET));
+  expect(response.status).toBe(200);
 }

@@ -77,7 +77,7 @@ beforeAll(async () => {
   configPath = join(dir, 'flightdeck.yaml');
   await writeFile(
     configPath,
-    'services:\n  stuck:\n    checklist: stuck\n    channel: C0STUCK\n  slow:\n    checklist: slow\n    channel: C0SLOW\nroles:\n  deployer: { users: [U0DEPLOYER] }\n',
+    'services:\n  stuck:\n    checklist: stuck\n    channel: C0STUCK\n    deployers: [deployer]\n  slow:\n    checklist: slow\n    channel: C0SLOW\n    deployers: [deployer]\nroles:\n  deployer: { users: [U0DEPLOYER] }\n',
   );
   h = await startHarness({ configPath, role: 'bot' });
 });

@@ -58,9 +58,19 @@ export function resolveItem(
   }
   if (item.kind === 'signoff' && command.resolution === 'done')
     return signOff(checklist, current, item, phase, command);
+  // Whoever asks (Flightdeck included): a sign-off is cleared by signatures, or waived where the checklist
+  // allows it — never by someone who signed it.
+  if (item.kind === 'signoff' && !item.signoff.waivable_by)
+    return reject(
+      'not_waivable',
+      `A sign-off cannot be skipped or marked n/a: “${item.title}” needs signatures.`,
+    );
+  if (item.kind === 'signoff' && (itemState.signatures ?? []).some((s) => s.by === command.actor))
+    return reject('four_eyes', `You signed “${item.title}”; a waiver must come from someone who did not.`);
   const reason = command.reason?.trim();
-  // Leaving traffic where it is, ending a watch early or waiving a sign-off is a decision the report names.
-  const decides = item.kind === 'traffic' || item.kind === 'wait' || item.kind === 'signoff';
+  // Leaving traffic where it is, ending a watch early, waiving a sign-off or setting a check aside (as
+  // an override would) is a decision the report names: never without a reason.
+  const decides = item.kind !== 'manual';
   if (!reason && (command.resolution === 'skipped' || (decides && command.resolution !== 'done'))) {
     const what = item.kind === 'signoff' ? 'Waiving a sign-off' : 'Skipping';
     return reject('reason_required', `${what} needs a reason, so the report can say why.`);

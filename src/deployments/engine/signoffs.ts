@@ -1,5 +1,5 @@
 import type { Checklist, Item, Phase } from '../../checklists/schema.js';
-import { copyForChange, type Deployment } from '../model.js';
+import { BOT_ACTOR, copyForChange, type Deployment } from '../model.js';
 import { advance } from './phases.js';
 import { findItem, reject } from './rules.js';
 import type { Command, Decision, DeploymentEvent } from './types.js';
@@ -17,6 +17,8 @@ export function signOff(
   phase: Phase,
   command: Extract<Command, { type: 'resolve-item' }>,
 ): Decision {
+  // A signature is a person's: Flightdeck never signs.
+  if (command.actor === BOT_ACTOR) return reject('forbidden', 'Flightdeck does not sign off.');
   const signatures = current.items[item.id]?.signatures ?? [];
   if (signatures.some((signature) => signature.by === command.actor)) {
     return reject('unchanged', `You already signed “${item.title}”.`);
