@@ -74,6 +74,7 @@ export type Command =
   | {
       type: 'record-retrospective';
       actor: Actor;
+      actorRoles: readonly string[];
       retrospective: Omit<Retrospective, 'by' | 'at'>;
       at: number;
     }

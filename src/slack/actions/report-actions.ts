@@ -3,7 +3,7 @@ import type { Checklist } from '../../checklists/schema.js';
 import { type Deployment, isTerminal, type Retrospective } from '../../deployments/model.js';
 import { freeTextQuestions } from '../../reports/report.js';
 import { ACTION, FIELD, VIEW } from '../action-ids.js';
-import { type SlackContext, tellUser } from '../context.js';
+import { allowedOrTold, type SlackContext, tellUser } from '../context.js';
 import { truncate } from '../render/format.js';
 import type { InteractionRouter } from '../router.js';
 import { openModal, readClick } from './item-actions.js';
@@ -29,7 +29,14 @@ export function registerReportActions(app: InteractionRouter, context: SlackCont
     await ack();
     const click = readClick(body, action);
     if (!click) return;
-    const loaded = await context.store.load(click.deploymentId);
+    // Asked before the dialog: the same rule as the answers' submission.
+    const loaded = await allowedOrTold(client, context, click, (roles) => ({
+      type: 'record-retrospective',
+      actor: click.user,
+      actorRoles: roles,
+      retrospective: { issues: { critical: 0, major: 0, minor: 0 }, answers: {} },
+      at: Date.now(),
+    }));
     if (!loaded) return;
     if (!isTerminal(loaded.state)) {
       await tellUser(client, context, click, 'The retrospective opens once the deployment has ended.');
@@ -51,6 +58,7 @@ export function registerReportActions(app: InteractionRouter, context: SlackCont
     const result = await context.deployments.execute(origin.deploymentId, {
       type: 'record-retrospective',
       actor: body.user.id,
+      actorRoles: await context.roles.rolesOf(body.user.id),
       retrospective: read.retrospective,
       at: Date.now(),
     });

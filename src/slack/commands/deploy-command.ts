@@ -123,6 +123,11 @@ async function start(
     // The same rule as every other steering action, with nobody yet the requester.
     const roles = await context.roles.rolesOf(request.actor);
     if (!isDeployer({ requestedBy: '', deployers: service.deployers }, { actor: request.actor, roles })) {
+      // No deployment exists to hold the refusal in its audit stream: it goes to the log, as an audit line.
+      context.logger.info(
+        { audit: 'access.refused', actor: request.actor, action: 'start', service: request.service },
+        'refused: start',
+      );
       await respond({
         response_type: 'ephemeral',
         text: `Only the *${service.deployers.join('*, *')}* role can start ${request.service} deployments. Nothing was started.`,

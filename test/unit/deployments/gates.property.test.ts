@@ -257,6 +257,7 @@ const intents: fc.Arbitrary<Intent> = fc.oneof(
       intent((_s, at) => ({
         type: 'record-retrospective',
         actor: who,
+        actorRoles: ['deployer'],
         retrospective: { issues: { critical: 0, major: 0, minor: 0 }, answers: {} },
         at,
       })),

@@ -218,6 +218,7 @@ describe('buildReport: a rolled-back canary', () => {
     {
       type: 'record-retrospective',
       actor: 'U0REQ',
+      actorRoles: ['deployer'],
       at: s(900),
       retrospective: {
         issues: { critical: 1, major: 2, minor: 3 },
