@@ -1,9 +1,10 @@
 import { LogLevel, webApi } from '@slack/bolt';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { checkModules as defaultCheckModules } from './checks/index.js';
 import type { CheckModules, RunOptions } from './checks/runner.js';
 import type { Config } from './config/load.js';
 import { FollowUpIndex } from './deployments/follow-up-index.js';
+import { Inbox, type InboxOptions } from './deployments/inbox.js';
 import { DeploymentService, type LiveStateReader } from './deployments/service.js';
 import { DeploymentStore } from './deployments/store.js';
 import { createPager, type Pager } from './escalations/pager.js';
@@ -18,6 +19,13 @@ import { GuardQueue, GuardWorker } from './queue/guards.js';
 import { OperationQueue, OperationWorker } from './queue/operations.js';
 import { PagingQueue, PagingWorker } from './queue/paging.js';
 import { TimerQueue, TimerWorker } from './queue/timers.js';
+import {
+  connectOrExplain,
+  parseSentinels,
+  RedisHealth,
+  type RedisSettings,
+  redisClient,
+} from './redis/connection.js';
 import { RoleDirectory, type RoleDirectoryOptions } from './roles/directory.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import type { SlackContext } from './slack/context.js';
@@ -48,6 +56,12 @@ export interface StartOptions {
   traffic?: TrafficOptions;
   /** How often the queues' jobs are re-derived from the stored state (see below); default 60 s. */
   sweepIntervalMs?: number;
+  /** Where Redis outages are told (tests watch it); default: one per process, into the log. */
+  redisHealth?: RedisHealth;
+  /** The inbox's timing (tests shorten the heartbeat so a killed process is taken over sooner). */
+  inbox?: InboxOptions;
+  /** How often requests left by dead processes are looked for; default 5 s. */
+  inboxRecoveryMs?: number;
 }
 
 export interface Flightdeck {
@@ -67,19 +81,20 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const { env, file } = config;
   const role = options.role ?? 'all';
   const logger = options.logger ?? createLogger({ level: env.LOG_LEVEL });
-  // Auto-pipelining sends the commands of one event-loop turn in one write: when a phase's checks finish
-  // together, their writes share a syscall instead of one each. Nothing on this connection blocks.
-  const redis = new Redis(env.REDIS_URL, {
-    lazyConnect: true,
-    connectionName: 'flightdeck',
-    enableAutoPipelining: true,
-  });
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactUrl(env.REDIS_URL)}: ${(error as Error).message}`);
-  }
+  // One health for every connection: Redis going away is said once, its return once.
+  const health = options.redisHealth ?? new RedisHealth(logger.child({ component: 'redis' }));
+  const settings: RedisSettings = {
+    url: env.REDIS_URL,
+    ...(env.REDIS_SENTINELS
+      ? { sentinels: parseSentinels(env.REDIS_SENTINELS), masterName: env.REDIS_MASTER_NAME ?? 'mymaster' }
+      : {}),
+  };
+  const redis = redisClient(settings, 'flightdeck', 'state', health);
+  await connectOrExplain(
+    redis,
+    env.REDIS_SENTINELS ? `the sentinels ${env.REDIS_SENTINELS}` : redactUrl(env.REDIS_URL),
+  );
+  const stopProbing = health.probe(redis);
   const store = new DeploymentStore(redis, env.REDIS_PREFIX);
   const catalogue = {
     services: file.services,
@@ -117,21 +132,26 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
 
   const prefix = queuePrefix(env.REDIS_PREFIX);
   // Effects of decisions, as BullMQ jobs: checks to run, cluster operations, timers, trigger schedules.
-  const checks = new CheckQueue(bullConnection(env.REDIS_URL, 'queue'), prefix, logger);
-  const operations = new OperationQueue(bullConnection(env.REDIS_URL, 'operations'), prefix, logger);
-  const timers = new TimerQueue(bullConnection(env.REDIS_URL, 'timers'), prefix, logger);
-  const guards = new GuardQueue(bullConnection(env.REDIS_URL, 'guards'), prefix, logger);
+  const checks = new CheckQueue(bullConnection(settings, 'queue', health), prefix, logger);
+  const operations = new OperationQueue(bullConnection(settings, 'operations', health), prefix, logger);
+  const timers = new TimerQueue(bullConnection(settings, 'timers', health), prefix, logger);
+  const guards = new GuardQueue(bullConnection(settings, 'guards', health), prefix, logger);
   // Pages only where flightdeck.yaml says where to send them.
   const paging = file.paging
-    ? new PagingQueue(bullConnection(env.REDIS_URL, 'paging'), prefix, logger)
+    ? new PagingQueue(bullConnection(settings, 'paging', health), prefix, logger)
     : undefined;
   for (const queue of [checks, operations, timers, guards, paging]) if (queue) deployments.subscribe(queue);
   deployments.subscribe(new FollowUpIndex(store, logger));
+
+  // Requests people make, recorded before their ack (see deployments/inbox.ts).
+  const inbox = new Inbox(redis, env.REDIS_PREFIX, logger.child({ component: 'inbox' }), options.inbox);
+  await inbox.start();
 
   let slack: SlackApp | undefined;
   let port: number | undefined;
   if (role !== 'worker') {
     slack = await createSlackApp({
+      inbox,
       botToken: env.SLACK_BOT_TOKEN as string,
       signingSecret: env.SLACK_SIGNING_SECRET,
       appToken: env.SLACK_APP_TOKEN,
@@ -150,7 +170,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   let worker: CheckWorker | undefined;
   if (role !== 'bot') {
     worker = new CheckWorker({
-      connection: bullConnection(env.REDIS_URL, 'worker'),
+      connection: bullConnection(settings, 'worker', health),
       prefix,
       store,
       deployments,
@@ -166,7 +186,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     workers.push(
       worker,
       new OperationWorker({
-        connection: bullConnection(env.REDIS_URL, 'operations-worker'),
+        connection: bullConnection(settings, 'operations-worker', health),
         prefix,
         store,
         deployments,
@@ -176,7 +196,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
         ...(options.traffic ? { traffic: options.traffic } : {}),
       }),
       new TimerWorker(
-        bullConnection(env.REDIS_URL, 'timers-worker'),
+        bullConnection(settings, 'timers-worker', health),
         prefix,
         deployments,
         logger.child({ component: 'timers' }),
@@ -185,7 +205,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       ...(file.paging
         ? [
             new PagingWorker(
-              bullConnection(env.REDIS_URL, 'paging-worker'),
+              bullConnection(settings, 'paging-worker', health),
               prefix,
               store,
               options.pager ?? createPager(file.paging),
@@ -194,7 +214,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
           ]
         : []),
       new GuardWorker({
-        connection: bullConnection(env.REDIS_URL, 'guards-worker'),
+        connection: bullConnection(settings, 'guards-worker', health),
         prefix,
         store,
         deployments,
@@ -238,6 +258,26 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const sweeper = setInterval(() => void sweep(true), options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
 
+  // Requests a dead process acknowledged but did not carry out: taken over within seconds, by whichever
+  // bot process looks first. Not while Redis has just come back — a live process's heartbeat may have run
+  // out during the outage, and its requests are its own.
+  let recovering: Promise<void> | undefined;
+  const recover = () => {
+    if (!slack || recovering || !health.steadyFor(options.inbox?.heartbeatTtlMs ?? 15_000)) return;
+    const app = slack;
+    recovering = inbox
+      .recover({
+        carryOut: (entry) => app.replay(entry),
+        tellNotApplied: (entry) => app.tellNotApplied(entry),
+      })
+      .catch((error: Error) => logger.warn({ err: error.message }, 'inbox recovery failed'))
+      .finally(() => {
+        recovering = undefined;
+      });
+  };
+  const recoverer = setInterval(recover, options.inboxRecoveryMs ?? 5_000);
+  recoverer.unref();
+
   return {
     port,
     slack,
@@ -251,10 +291,14 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     async stop() {
       // Stop taking work first (Slack requests, check jobs), then flush what is queued, then disconnect.
       clearInterval(sweeper);
+      clearInterval(recoverer);
+      stopProbing();
       await Promise.all([slack?.stop(), ...workers.map((each) => each.close()), sweeping]);
       presenter.close();
       await presenter.idle();
       await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
+      await recovering;
+      await inbox.stop();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -456,7 +456,7 @@ async function main(): Promise<void> {
     slack,
   });
   const checksQueue = new Queue(CHECKS_QUEUE, {
-    connection: bullConnection(redisUrl, 'bench-inspect'),
+    connection: bullConnection({ url: redisUrl }, 'bench-inspect'),
     prefix: queuePrefix(PREFIX),
   });
   const allIds: string[] = [];

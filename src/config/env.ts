@@ -23,6 +23,16 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'use redis://host:port or rediss://host:port')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Sentinel: `host:port,host:port,…` of the sentinels, and the master's name. With them the
+   * connections find the master through the sentinels and follow a failover; REDIS_URL then gives only the
+   * password, user, database and TLS (its host is not used).
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'sentinels as host:port,host:port')
+    .optional(),
+  REDIS_MASTER_NAME: z.string().min(1).optional(),
   /** Key prefix in Redis, so several installations can share one server. */
   REDIS_PREFIX: z
     .string()

@@ -11,6 +11,7 @@ import {
   type RejectionCode,
   startDeployment,
 } from './engine.js';
+import { currentRequest } from './inbox.js';
 import type { Actor, Deployment, TrafficState } from './model.js';
 import type { DeploymentStore, LoadedDeployment } from './store.js';
 
@@ -66,6 +67,8 @@ const AUDITED_REFUSALS: ReadonlySet<RejectionCode> = new Set(['forbidden', 'four
 
 interface Pending {
   command: Command | ((state: Deployment) => Command);
+  /** The person's request this command carries out (its inbox entry leaves with the commit). */
+  request?: string;
   resolve: (result: ExecuteResult) => void;
   reject: (error: unknown) => void;
 }
@@ -176,7 +179,8 @@ export class DeploymentService {
       ...(liveAtStart ? { liveAtStart } : {}),
       at: this.now(),
     });
-    const created = await this.store.create(state, checklist, values, events);
+    const inboxId = currentRequest();
+    const created = await this.store.create(state, checklist, values, events, inboxId ? [inboxId] : []);
     if (!created.ok) {
       return {
         ok: false,
@@ -251,7 +255,8 @@ export class DeploymentService {
           return this.applyBatch(id, fresh);
         });
       }
-      batch.push({ command, resolve, reject });
+      const request = currentRequest();
+      batch.push({ command, resolve, reject, ...(request ? { request } : {}) });
     });
   }
 
@@ -324,7 +329,8 @@ export class DeploymentService {
           return settle();
         }
         const events = [...changes.flatMap((change) => change.events), ...refusals];
-        const committed = await this.store.commit(state, loaded.rev, events);
+        const requests = batch.flatMap((pending) => (pending.request ? [pending.request] : []));
+        const committed = await this.store.commit(state, loaded.rev, events, requests);
         if (committed === 'ok') {
           for (const change of changes) this.publish(change);
           return settle();

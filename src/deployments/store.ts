@@ -24,6 +24,7 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *   watching             sorted set of completed deployment ids whose rollback triggers still watch, by until
  *   history:<service>    sorted set of deployment ids by start time, trimmed to the newest `historyKept`
  *   followups            sorted set of "<deployment>|<phase>" follow-ups not yet open, by due time
+ *   inbox                hash  requests recorded before their ack and not carried out yet (./inbox.ts)
  */
 
 const CREATE_SCRIPT = `
@@ -32,7 +33,11 @@ if existing then return {0, existing} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[5], 'NX')
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'rev', '1', 'checklist', ARGV[3], 'values', ARGV[4])
-local i = 8
+local i = 9
+for j = 1, tonumber(ARGV[8]) do
+  redis.call('HDEL', KEYS[7], ARGV[i])
+  i = i + 1
+end
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   redis.call('XADD', KEYS[3], '*', unpack(ARGV, i + 1, i + n))
@@ -45,6 +50,8 @@ return {1, ARGV[1]}
 `;
 
 /**
+ * ARGV[7] is how many inbox entries (the requests this transition carries out) follow it; they leave the
+ * inbox in this same write, so a request is carried out once even if the process dies right after.
  * ARGV[3] says what the new state does with the service's lock: `release` (it ended), `hold` (active, or
  * a completed deployment rolling back: the lock is taken if it is free, refused with -1 when another
  * deployment holds it and with -2 when a later deployment of the service exists), or `keep`.
@@ -62,7 +69,11 @@ if ARGV[3] == 'hold' then
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
-local i = 7
+local i = 8
+for j = 1, tonumber(ARGV[7]) do
+  redis.call('HDEL', KEYS[8], ARGV[i])
+  i = i + 1
+end
 for j = 1, tonumber(ARGV[5]) do
   if redis.call('HGET', KEYS[5], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[5], ARGV[i]) end
   i = i + 2
@@ -144,8 +155,8 @@ export class DeploymentStore {
     this.historyKept = options.historyKept ?? 200;
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
-      redis.defineCommand('fdCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
-      redis.defineCommand('fdCommit', { numberOfKeys: 7, lua: COMMIT_SCRIPT });
+      redis.defineCommand('fdCreate', { numberOfKeys: 7, lua: CREATE_SCRIPT });
+      redis.defineCommand('fdCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
       redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
     }
   }
@@ -164,6 +175,8 @@ export class DeploymentStore {
     checklist: Checklist,
     values: TemplateValues,
     events: DeploymentEvent[],
+    /** The requests this start carries out: they leave the inbox in the same write. */
+    requests: readonly string[] = [],
   ): Promise<CreateResult> {
     const raw = JSON.stringify(checklist);
     const sha = createHash('sha256').update(raw).digest('hex').slice(0, 32);
@@ -174,6 +187,7 @@ export class DeploymentStore {
       this.key('active'),
       this.key('history', state.service),
       this.key('checklist', sha),
+      this.key('inbox'),
       state.id,
       JSON.stringify(state),
       sha,
@@ -181,6 +195,8 @@ export class DeploymentStore {
       raw,
       state.createdAt,
       this.historyKept,
+      requests.length,
+      ...requests,
       ...auditArgs(events),
     );
     return created === 1 ? { ok: true } : { ok: false, activeId: id };
@@ -258,7 +274,13 @@ export class DeploymentStore {
    * Writes a transition if nobody else wrote since `expectedRev` (`stale` means reload and decide again),
    * holding or releasing the service's lock as the new state needs it.
    */
-  async commit(state: Deployment, expectedRev: number, events: DeploymentEvent[]): Promise<CommitResult> {
+  async commit(
+    state: Deployment,
+    expectedRev: number,
+    events: DeploymentEvent[],
+    /** The requests this transition carries out: they leave the inbox in the same write. */
+    requests: readonly string[] = [],
+  ): Promise<CommitResult> {
     // A run with a verdict is no longer running: its started mark goes in the same write.
     const finished = events.flatMap((event) =>
       event.type === 'check.completed' ? [event.itemId, String(event.run)] : [],
@@ -272,12 +294,15 @@ export class DeploymentStore {
       this.key('dep', state.id, 'started'),
       this.key('history', state.service),
       this.key('watching'),
+      this.key('inbox'),
       String(expectedRev),
       JSON.stringify(state),
       lock,
       state.id,
       finished.length / 2,
       state.status === 'completed' && state.watchUntil !== undefined ? String(state.watchUntil) : '',
+      requests.length,
+      ...requests,
       ...finished,
       ...auditArgs(events),
     );

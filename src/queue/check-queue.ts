@@ -4,6 +4,7 @@ import type { Change, ChangeListener } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * The `checks` queue: one small job per requested check run — ids, not objects. The job id names the
@@ -45,6 +46,7 @@ export class CheckQueue implements ChangeListener {
         removeOnFail: { age: 24 * 3_600 },
       },
     });
+    this.queue.on('error', queueErrorListener(logger, 'checks queue error'));
   }
 
   onChange(change: Change): void {

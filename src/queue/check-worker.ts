@@ -9,6 +9,7 @@ import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js'
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * Runs checks from the `checks` queue: load the deployment, skip a run that is no longer current, run it
@@ -62,9 +63,7 @@ export class CheckWorker {
     this.worker.on('failed', (job, error) => {
       options.logger.error({ job: job?.id, err: serializeError(error) }, 'check job failed');
     });
-    this.worker.on('error', (error) => {
-      options.logger.error({ err: serializeError(error) }, 'check worker error');
-    });
+    this.worker.on('error', queueErrorListener(options.logger, 'check worker error'));
   }
 
   private async process(job: Job<CheckJob>): Promise<void> {

@@ -7,6 +7,7 @@ import type { DeploymentStore } from '../deployments/store.js';
 import { evaluateTrigger } from '../guards/evaluate.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * Rollback triggers, evaluated on a schedule while new code takes traffic: one BullMQ job scheduler per
@@ -40,6 +41,7 @@ export class GuardQueue implements ChangeListener {
       prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
     });
+    this.queue.on('error', queueErrorListener(logger, 'guards queue error'));
   }
 
   onChange(change: Change): void {
@@ -127,9 +129,7 @@ export class GuardWorker {
       prefix: options.prefix,
       concurrency: 8,
     });
-    this.worker.on('error', (error) =>
-      options.logger.error({ err: serializeError(error) }, 'guard worker error'),
-    );
+    this.worker.on('error', queueErrorListener(options.logger, 'guard worker error'));
   }
 
   private async evaluate(job: Job<GuardJob>): Promise<void> {

@@ -8,6 +8,7 @@ import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { createStrategy, TrafficError, type TrafficOptions } from '../traffic/index.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * Traffic shifts and rollbacks on the cluster: the engine decides (one numbered operation at a time), a
@@ -42,6 +43,7 @@ export class OperationQueue implements ChangeListener {
         removeOnFail: { age: 24 * 3_600 },
       },
     });
+    this.queue.on('error', queueErrorListener(logger, 'operations queue error'));
   }
 
   onChange(change: Change): void {
@@ -97,9 +99,7 @@ export class OperationWorker {
       prefix: options.prefix,
       concurrency: 8,
     });
-    this.worker.on('error', (error) =>
-      options.logger.error({ err: serializeError(error) }, 'operation worker error'),
-    );
+    this.worker.on('error', queueErrorListener(options.logger, 'operation worker error'));
   }
 
   private async perform(job: Job<OperationJob>): Promise<void> {

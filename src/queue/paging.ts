@@ -6,6 +6,7 @@ import { describeEscalation } from '../escalations/describe.js';
 import type { PageAction, Pager } from '../escalations/pager.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * Pages as BullMQ jobs: one per escalation chain, level and action, so a page goes out once per level
@@ -41,6 +42,7 @@ export class PagingQueue implements ChangeListener {
         removeOnFail: { age: 7 * 24 * 3_600 },
       },
     });
+    this.queue.on('error', queueErrorListener(logger, 'paging queue error'));
   }
 
   onChange(change: Change): void {
@@ -116,7 +118,7 @@ export class PagingWorker {
     this.worker.on('failed', (job, error) =>
       logger.error({ job: job?.id, err: serializeError(error) }, 'page not sent'),
     );
-    this.worker.on('error', (error) => logger.error({ err: serializeError(error) }, 'paging worker error'));
+    this.worker.on('error', queueErrorListener(logger, 'paging worker error'));
   }
 
   private async send(job: Job<PageJob>): Promise<void> {

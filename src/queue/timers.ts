@@ -6,6 +6,7 @@ import type { Change, ChangeListener, DeploymentService } from '../deployments/s
 import type { DeploymentStore } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { queueErrorListener } from './connection.js';
 
 /**
  * Timers as BullMQ delayed jobs, so they survive restarts of bots and workers: a watch window's end, a
@@ -100,6 +101,7 @@ export class TimerQueue implements ChangeListener {
         removeOnFail: { age: 24 * 3_600 },
       },
     });
+    this.queue.on('error', queueErrorListener(logger, 'timers queue error'));
   }
 
   onChange(change: Change): void {
@@ -223,7 +225,7 @@ export class TimerWorker {
       prefix,
       concurrency: 8,
     });
-    this.worker.on('error', (error) => logger.error({ err: serializeError(error) }, 'timer worker error'));
+    this.worker.on('error', queueErrorListener(logger, 'timer worker error'));
   }
 
   private async fire(job: Job<TimerJob>): Promise<void> {

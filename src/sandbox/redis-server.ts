@@ -8,6 +8,10 @@ import { Redis } from 'ioredis';
 export interface RedisServer {
   url: string;
   port: number;
+  /** The server's process (tests freeze it with SIGSTOP, or kill it, to play an outage). */
+  pid: number;
+  /** Where it keeps its files (with `persist`, the AOF a restart reads back). */
+  dir: string;
   stop(): Promise<void>;
 }
 
@@ -22,13 +26,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a throw-away `redis-server` (no persistence) on a free loopback port and waits for PING. */
-export async function startRedisServer(options: { bin?: string } = {}): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'flightdeck-redis-'));
+/**
+ * Starts a throw-away `redis-server` on a free loopback port (or `port`) and waits for PING. Without
+ * `persist` it keeps nothing; with it, an AOF (fsync every second) in `dir`, so a server started again on
+ * the same port and directory comes back with the data, as after a crash.
+ */
+export async function startRedisServer(
+  options: { bin?: string; port?: number; dir?: string; persist?: boolean } = {},
+): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'flightdeck-redis-')));
+  const persistence = options.persist
+    ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
+    : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     options.bin ?? 'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
     { stdio: 'ignore' },
   );
   const exited = new Promise<never>((_, reject) => {
@@ -48,14 +61,17 @@ export async function startRedisServer(options: { bin?: string } = {}): Promise<
   return {
     url,
     port,
+    pid: child.pid ?? 0,
+    dir,
     async stop() {
       // It may be gone already (e.g. Ctrl-C reached its process group): then there is no exit to wait for.
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGCONT'); // a frozen server cannot hear SIGTERM
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, type CustomRoute } from '@slack/bolt';
+import { type AnyMiddlewareArgs, App, type CustomRoute } from '@slack/bolt';
 import type { Redis } from 'ioredis';
+import { type Inbox, type InboxEntry, runForRequest } from '../deployments/inbox.js';
 import { boltLogger } from '../observability/bolt-logger.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
@@ -30,6 +31,8 @@ export interface SlackAppOptions {
   redis: Redis;
   /** The parts listeners use, wired once in flightdeck.ts (the presenter is shared with check workers). */
   context: SlackContext;
+  /** Where every request is recorded before its ack (durable before acknowledged). */
+  inbox: Inbox;
   logger: Logger;
   metrics: Metrics;
 }
@@ -39,6 +42,10 @@ export interface SlackApp {
   context: SlackContext;
   /** Starts listening; in HTTP mode resolves with the bound port. */
   start(listen?: { port: number; host?: string }): Promise<{ port?: number }>;
+  /** Carries out a request a dead process had recorded and acknowledged (see Inbox.recover). */
+  replay(entry: InboxEntry): Promise<void>;
+  /** Tells the sender of a request that came back too late that it was not carried out. */
+  tellNotApplied(entry: InboxEntry): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +68,31 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   });
   await app.init();
 
-  const { context } = options;
+  const { context, inbox } = options;
+
+  // Durable before acknowledged: the request is in Redis before any listener acks it (in HTTP and in
+  // Socket Mode alike: listeners ack, and they run after this). One write, on the fail-fast connection;
+  // when it fails the person is told at once and nothing is carried out later.
+  app.use(async (args) => {
+    const replayed = (args.context as { inboxReplay?: string }).inboxReplay;
+    if (replayed) {
+      await runForRequest(replayed, args.next);
+      return;
+    }
+    let id: string;
+    try {
+      id = await inbox.record(args.body as Record<string, unknown>);
+    } catch (error) {
+      logger.warn({ err: serializeError(error), kind: requestKind(args.body) }, 'request not recorded');
+      await answerNotRecorded(args);
+      return;
+    }
+    try {
+      await runForRequest(id, args.next);
+    } finally {
+      await inbox.done(id);
+    }
+  });
 
   app.use(async ({ body, next }) => {
     const kind = 'command' in body ? 'command' : ((body as { type?: string }).type ?? 'other');
@@ -84,6 +115,16 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   return {
     app,
     context,
+    async replay(entry) {
+      await app.processEvent({
+        body: entry.body,
+        ack: async () => {}, // acknowledged long ago, by the process that recorded it
+        customProperties: { inboxReplay: entry.id },
+      });
+    },
+    async tellNotApplied(entry) {
+      await tellNotApplied(app, entry, logger);
+    },
     async start(listen) {
       if (socketMode) {
         await app.start();
@@ -154,4 +195,80 @@ function serveRoutes(routes: CustomRoute[], port: number, host: string): Promise
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
   });
+}
+
+const NOT_RECORDED =
+  '⚠️ Not recorded: Flightdeck could not reach its store (Redis), so nothing happened. Press again in a moment.';
+
+function requestKind(body: unknown): string {
+  return 'command' in (body as object) ? 'command' : ((body as { type?: string }).type ?? 'other');
+}
+
+/** Acknowledges a request that could not be recorded, telling its sender privately that nothing happened. */
+async function answerNotRecorded(args: AnyMiddlewareArgs): Promise<void> {
+  const ack = 'ack' in args ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
+  const body = args.body as {
+    command?: string;
+    type?: string;
+    view?: { blocks?: Array<{ type?: string; block_id?: string }> };
+  };
+  if (body.command) {
+    await ack?.({ response_type: 'ephemeral', text: NOT_RECORDED });
+    return;
+  }
+  if (body.type === 'view_submission') {
+    // The dialog stays open, the message under its first field, so pressing again is one click.
+    const field = body.view?.blocks?.find((block) => block.type === 'input')?.block_id;
+    await ack?.(field ? { response_action: 'errors', errors: { [field]: NOT_RECORDED } } : undefined);
+    return;
+  }
+  await ack?.();
+  if ('respond' in args && typeof args.respond === 'function')
+    await args
+      .respond({ response_type: 'ephemeral', replace_original: false, text: NOT_RECORDED })
+      .catch(() => undefined);
+}
+
+/** Privately, where the request came from: what was not carried out, and when it was asked. */
+async function tellNotApplied(app: App, entry: InboxEntry, logger: Logger): Promise<void> {
+  const body = entry.body as {
+    response_url?: string;
+    user_id?: string;
+    channel_id?: string;
+    text?: string;
+    user?: { id?: string };
+    channel?: { id?: string };
+    actions?: Array<{ text?: { text?: string } }>;
+    view?: { private_metadata?: string; title?: { text?: string } };
+  };
+  const at = new Date(entry.receivedAt).toISOString().slice(11, 19);
+  const what = body.text
+    ? `\`/deploy ${body.text}\``
+    : body.actions?.[0]?.text?.text
+      ? `“${body.actions[0].text.text}”`
+      : body.view?.title?.text
+        ? `“${body.view.title.text}”`
+        : 'request';
+  const text = `⚠️ Your ${what} at ${at} UTC was not carried out: Flightdeck stopped before it could, and it is too late to do it now. Nothing changed — do it again if you still mean it.`;
+  let channel = body.channel_id ?? body.channel?.id;
+  if (!channel && body.view?.private_metadata) {
+    try {
+      channel = (JSON.parse(body.view.private_metadata) as { channel?: string }).channel;
+    } catch {
+      channel = undefined;
+    }
+  }
+  const user = body.user_id ?? body.user?.id;
+  if (!channel || !user) {
+    logger.warn({ request: entry.id }, 'could not tell the sender of a request that came too late');
+    return;
+  }
+  await app.client.chat
+    .postEphemeral({ channel, user, text })
+    .catch((error: unknown) =>
+      logger.warn(
+        { request: entry.id, err: serializeError(error) },
+        'could not tell a request was not applied',
+      ),
+    );
 }

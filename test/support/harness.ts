@@ -42,6 +42,11 @@ export interface HarnessOptions {
   kube?: StartOptions['kube'];
   checkModules?: StartOptions['checkModules'];
   sweepIntervalMs?: StartOptions['sweepIntervalMs'];
+  inbox?: StartOptions['inbox'];
+  inboxRecoveryMs?: StartOptions['inboxRecoveryMs'];
+  redisHealth?: StartOptions['redisHealth'];
+  /** Another Redis than the run's (a test that stops and starts its own server). */
+  redisUrl?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -50,7 +55,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: apiUrl,
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: options.redisUrl ?? testRedisUrl(),
     REDIS_PREFIX: prefix,
     FLIGHTDECK_CONFIG: options.configPath ?? 'flightdeck.yaml',
     LOG_LEVEL: 'info',
@@ -100,6 +105,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...(options.kube ? { kube: options.kube } : {}),
       ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       ...(options.checkModules ? { checkModules: options.checkModules } : {}),
+      ...(options.inbox ? { inbox: options.inbox } : {}),
+      ...(options.inboxRecoveryMs ? { inboxRecoveryMs: options.inboxRecoveryMs } : {}),
+      ...(options.redisHealth ? { redisHealth: options.redisHealth } : {}),
     });
   let bot = await start();
   const driver = () =>
