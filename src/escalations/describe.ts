@@ -1,17 +1,23 @@
 import { type Checklist, walkedPhases } from '../checklists/schema.js';
-import { type Deployment, isResolved } from '../deployments/model.js';
+import { waitsForPeople } from '../deployments/engine/escalations.js';
+import type { Deployment } from '../deployments/model.js';
 
-/** One line on what an escalation is about, for pages and thread messages. */
+/**
+ * One line on what an escalation is about, for pages and thread messages: for a phase, the steps that
+ * wait for people now (the same ones that started the chain; never steps already resolved, nor checks
+ * and watch windows, which people do not do). Undefined when nothing waits any more.
+ */
 export function describeEscalation(checklist: Checklist, state: Deployment, key: string): string {
   const [kind, id = ''] = splitKey(key);
   if (kind === 'phase') {
     const phase = walkedPhases(checklist).find((candidate) => candidate.id === id);
-    const open = (phase?.items ?? []).filter((item) => item.required && !isResolved(state.items[item.id]));
+    const open = (phase?.items ?? []).filter((item) => waitsForPeople(item, state));
+    if (open.length === 0) return `“${phase?.title ?? id}” no longer waits for anyone`;
     const names = open
       .slice(0, 5)
       .map((item) => `“${item.title}”`)
       .join(', ');
-    return `“${phase?.title ?? id}” waits for ${open.length} item${open.length === 1 ? '' : 's'}: ${names}${open.length > 5 ? ', …' : ''}`;
+    return `“${phase?.title ?? id}” waits for ${open.length === 1 ? names : `${open.length} steps: ${names}${open.length > 5 ? ', …' : ''}`}`;
   }
   if (kind === 'check') {
     const item = walkedPhases(checklist)

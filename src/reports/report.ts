@@ -15,6 +15,7 @@ import type {
   TrafficState,
   TrafficTarget,
 } from '../deployments/model.js';
+import { countedPhases } from '../deployments/progress.js';
 import { type TrafficShortfall, trafficShortfall } from '../deployments/traffic-plan.js';
 
 /**
@@ -349,7 +350,7 @@ export function buildReport(
 
   const flow = checklist.phases.filter((phase) => phase.after === undefined);
   // After a rollback its rollback phases are walked, after the end: reported as of now, like follow-ups.
-  const afterRollback = reportedPhases(deployment, checklist).filter((phase) =>
+  const afterRollback = countedPhases(deployment, checklist).filter((phase) =>
     isRollbackPhase(checklist, phase),
   );
   const phases = [
@@ -465,15 +466,6 @@ function buildVersion(checklist: Checklist, checks: ChecksReport): VersionReport
   };
 }
 
-/** The checklist's phases, and the rollback phases a rollback has opened (the others never apply). */
-function reportedPhases(deployment: Deployment, checklist: Checklist): readonly Phase[] {
-  const rollbackPhases = checklist.rollback?.phases ?? [];
-  if (!rollbackPhases.some((phase) => deployment.phases[phase.id])) return checklist.phases;
-  return walkedPhases(checklist).filter(
-    (phase) => !isRollbackPhase(checklist, phase) || deployment.phases[phase.id] !== undefined,
-  );
-}
-
 function phaseReport(deployment: Deployment, phase: Phase, end: number): PhaseReport {
   const state = deployment.phases[phase.id];
   const items = {
@@ -546,7 +538,7 @@ function buildChecks(
     runsByItem.set(event.itemId, list);
   }
   const items: CheckReport[] = [];
-  for (const phase of reportedPhases(deployment, checklist)) {
+  for (const phase of countedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       if (item.kind !== 'check') continue;
       const state = deployment.items[item.id];
@@ -791,7 +783,7 @@ function buildItems(deployment: Deployment, checklist: Checklist): ItemsReport {
     notDone: [],
     optionalOpen: [],
   };
-  for (const phase of reportedPhases(deployment, checklist)) {
+  for (const phase of countedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       report.total++;
       const state = deployment.items[item.id];
@@ -834,7 +826,7 @@ function buildSignoffs(
     withdrawn.set(event.itemId, list);
   }
   const reports: SignoffReport[] = [];
-  for (const phase of reportedPhases(deployment, checklist)) {
+  for (const phase of countedPhases(deployment, checklist)) {
     for (const item of phase.items) {
       if (item.kind !== 'signoff') continue;
       const state = deployment.items[item.id];

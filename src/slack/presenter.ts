@@ -9,7 +9,12 @@ import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { buildReport } from '../reports/report.js';
 import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
-import { escalationMessageKey, parseEscalationMessageKey, renderEscalation } from './render/escalation.js';
+import {
+  escalationMessageKey,
+  levelStillWanted,
+  parseEscalationMessageKey,
+  renderEscalation,
+} from './render/escalation.js';
 import { mention, type SlackMessage } from './render/format.js';
 import {
   guardAlertKey,
@@ -175,7 +180,7 @@ export class SlackPresenter implements ChangeListener {
   private expectedMessages({ state, checklist }: LoadedDeployment): string[] {
     const phases = postedPhases(state, checklist).flatMap(({ phase }) => phaseKeys(checklist, phase.id));
     const levels = Object.entries(state.escalations ?? {}).flatMap(([key, escalation]) =>
-      escalation.resolvedAt !== undefined
+      !levelStillWanted(state, key, escalation.chain)
         ? []
         : Array.from({ length: escalation.level }, (_, index) =>
             escalationMessageKey(key, escalation.chain, index + 1),
@@ -194,7 +199,7 @@ export class SlackPresenter implements ChangeListener {
     // Levels that fired while the process that fired them died before posting them.
     let missing = false;
     for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
-      if (escalation.resolvedAt !== undefined) continue;
+      if (!levelStillWanted(loaded.state, key, escalation.chain)) continue;
       for (let level = 1; level <= escalation.level; level++) {
         const notify = loaded.state.escalationLevels?.[level - 1]?.notify ?? 'owner';
         await this.postEscalationLevel(loaded, key, escalation.chain, level, notify);
@@ -458,6 +463,10 @@ export class SlackPresenter implements ChangeListener {
     level: number,
     notify: string,
   ): Promise<void> {
+    // A call for help that nobody needs any more is not posted: the timer fired, but by the time its
+    // message would go out the wait had ended (or someone took it).
+    const latest = await this.store.load(loaded.state.id);
+    if (!latest || !levelStillWanted(latest.state, key, chain)) return;
     await this.ensurePosted(loaded.state.id, escalationMessageKey(key, chain, level), (fresh) => {
       const called = this.escalationCallees(fresh.state, fresh.checklist, key, notify);
       return renderEscalation(fresh.state, fresh.checklist, key, chain, level, called, Date.now());
@@ -475,7 +484,8 @@ export class SlackPresenter implements ChangeListener {
 
   /** Who a level calls: `owner` means the owners of what waits (falling back to the deployers). */
   private escalationCallees(state: Deployment, checklist: Checklist, key: string, notify: string): string {
-    if (notify !== 'owner') return this.mentionsIfDefined(notify) ?? this.deployerMentions(state);
+    if (notify !== 'owner')
+      return uniqueMentions([this.mentionsIfDefined(notify) ?? this.deployerMentions(state)]);
     const [kind, id] = splitKey(key);
     const items =
       kind === 'phase'
@@ -493,7 +503,7 @@ export class SlackPresenter implements ChangeListener {
     const mentions = roles
       .map((role) => this.mentionsIfDefined(role))
       .filter((text): text is string => text !== undefined);
-    return mentions.length > 0 ? mentions.join(' ') : this.deployerMentions(state);
+    return mentions.length > 0 ? uniqueMentions(mentions) : this.deployerMentions(state);
   }
 
   /** Guard alerts already posted for this deployment: re-rendered when a trigger clears or it rolls back. */
@@ -506,8 +516,9 @@ export class SlackPresenter implements ChangeListener {
 
   /** People who may roll back: the deployers' roles, and the requester. */
   private deployerMentions(state: Deployment): string {
-    const roles = state.deployers.map((role) => this.mentions(role));
-    return [...roles, mention(state.requestedBy)].join(' ');
+    // `anyone` names no one to call: the requester is called.
+    const roles = state.deployers.flatMap((role) => this.mentionsIfDefined(role) ?? []);
+    return uniqueMentions([...roles, mention(state.requestedBy)]);
   }
 
   /** Who hears about a trigger that fired: the on-call role when there is one, else the deployers. */
@@ -690,4 +701,9 @@ function postedPhases(state: Deployment, checklist: Checklist): Array<{ phase: P
       ({ phase, index }) =>
         index <= last || (index >= checklist.phases.length && isShown(state.phases[phase.id]?.status)),
     );
+}
+
+/** Mentions joined once each: someone in two of the roles called (or the requester in one) is named once. */
+function uniqueMentions(parts: readonly string[]): string {
+  return [...new Set(parts.flatMap((part) => part.split(/\s+/)).filter(Boolean))].join(' ');
 }

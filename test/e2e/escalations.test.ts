@@ -264,12 +264,12 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     // As posted (which is when Slack notifies the people mentioned): what waits, and who is called.
     const asPosted = posted.map(firstVersion);
     expect(asPosted[0]).toContain('level 1 of 3');
-    expect(asPosted[0]).toContain('“Preparation” waits for 1 item: “Database backup created”');
+    expect(asPosted[0]).toContain('“Preparation” waits for “Database backup created”');
     expect(asPosted[0]).toMatch(/<@U0DBA> — acknowledge to stop the escalation/);
     expect(asPosted[1]).toMatch(/level 2 of 3.*\n<@U0ONCALL> — acknowledge/);
     expect(asPosted[2]).toMatch(/level 3 of 3.*\n<@U0LEAD> <!subteam\^S0LEADS> — acknowledge/);
     // Only the newest level asks to be acknowledged; the older ones point down the thread.
-    expect(shown(posted[0])).toContain('Escalated further below');
+    expect(shown(posted[0])).toContain('⏫ *Escalated to level 3* (see below)');
     expect(buttons(posted[0])).toEqual([]);
     expect(buttons(posted[2])).toEqual([ACTION.escalationAcknowledge]);
 
@@ -287,7 +287,7 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
       routing_key: ROUTING_KEY,
       event_action: 'trigger',
       payload: {
-        summary: expect.stringContaining('db 1.0.0: “Preparation” waits for 1 item'),
+        summary: expect.stringContaining('db 1.0.0: “Preparation” waits for “Database backup created”'),
         source: 'db (production)',
         severity: 'error',
         component: 'flightdeck',
@@ -308,7 +308,9 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     ]);
     await h.bot.context.presenter.idle();
     const after = await escalationMessage(h, id, channel, 'phase:prep', 1, 3);
-    expect(shown(after)).toContain('✅ _Resolved');
+    expect(shown(after)).toMatch(
+      /^✅ \*Resolved .*\(level \d of \d\): nothing waits for people here any more\.$/,
+    );
     expect(buttons(after)).toEqual([]);
   }, 30_000);
 
@@ -343,7 +345,9 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     expect(await h.bot.store.message(id, escalationMessageKey('phase:prep', 1, 3))).toBeUndefined();
     await h.bot.context.presenter.idle();
     const acknowledged = await escalationMessage(h, id, channel, 'phase:prep', 1, 2);
-    expect(shown(acknowledged)).toContain('👀 _Acknowledged by <@U0ONCALL>');
+    expect(shown(acknowledged)).toMatch(
+      /^👀 \*Acknowledged by <@U0ONCALL>\* .*\(level 2 of 3\): “Preparation” waits for/,
+    );
     expect(buttons(acknowledged)).toEqual([]);
 
     await clickDone(h, id, 'backup', 'U0DBA');
@@ -381,7 +385,9 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     expect(receiver.received.filter((entry) => pageOf(entry.body, id) !== undefined)).toEqual([]);
     await h.bot.context.presenter.idle();
     const first = await escalationMessage(h, id, channel, 'phase:prep', 1, 1);
-    expect(shown(first)).toContain('✅ _Resolved');
+    expect(shown(first)).toMatch(
+      /^✅ \*Resolved .*\(level \d of \d\): nothing waits for people here any more\.$/,
+    );
     expect(buttons(first)).toEqual([]);
   }, 30_000);
 
@@ -428,7 +434,9 @@ describe('escalations in one process, paging PagerDuty (Events API v2)', () => {
     );
     expect((await h.bot.store.load(id))?.state.escalations?.['check:health']?.resolvedAt).toBeDefined();
     await h.bot.context.presenter.idle();
-    expect(shown(await escalationMessage(h, id, channel, 'check:health', 1, 1))).toContain('✅ _Resolved');
+    expect(shown(await escalationMessage(h, id, channel, 'check:health', 1, 1))).toMatch(
+      /^✅ \*Resolved .*\(level \d of \d\): nothing waits for people here any more\.$/,
+    );
   }, 30_000);
 
   it('escalate a trigger that fired without automatic rollback, with a Roll back button', async () => {

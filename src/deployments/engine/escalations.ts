@@ -89,8 +89,8 @@ function causes(checklist: Checklist, state: Deployment, at: number): Map<string
   return wanted;
 }
 
-/** A required step only a person can resolve, still open. */
-function waitsForPeople(item: Item, state: Deployment): boolean {
+/** A required step only a person can resolve, still open (what a phase's escalation is about). */
+export function waitsForPeople(item: Item, state: Deployment): boolean {
   if (!item.required || isResolved(state.items[item.id])) return false;
   if (item.kind === 'manual' || item.kind === 'signoff') return true;
   // Without a traffic strategy a traffic step is done by hand.

@@ -1,6 +1,7 @@
 import type { App, RespondFn, webApi } from '@slack/bolt';
 import { isDeployer } from '../../deployments/engine.js';
 import { BOT_ACTOR } from '../../deployments/model.js';
+import { itemCounts } from '../../deployments/progress.js';
 import type { LoadedDeployment } from '../../deployments/store.js';
 import { serializeError } from '../../observability/logger.js';
 import { renderReportMarkdown } from '../../reports/markdown.js';
@@ -18,7 +19,6 @@ import {
   truncate,
 } from '../render/format.js';
 import { describeTarget } from '../render/operations.js';
-import { itemCounts } from '../render/status-card.js';
 import { type DeployRequest, parseDeployCommand, USAGE } from './parse.js';
 
 /**

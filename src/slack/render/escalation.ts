@@ -33,6 +33,20 @@ export function parseEscalationMessageKey(
   return match ? { key: match[1] as string, chain: Number(match[2]), level: Number(match[3]) } : undefined;
 }
 
+/**
+ * Whether a level's call for help should still be posted: its chain is the current one, and nobody has
+ * resolved it or taken it (the timer may fire a moment before the wait ends).
+ */
+export function levelStillWanted(deployment: Deployment, key: string, chain: number): boolean {
+  const escalation = deployment.escalations?.[key];
+  return (
+    escalation !== undefined &&
+    escalation.chain === chain &&
+    escalation.resolvedAt === undefined &&
+    escalation.acknowledgedBy === undefined
+  );
+}
+
 export function renderEscalation(
   deployment: Deployment,
   checklist: Checklist,
@@ -44,24 +58,26 @@ export function renderEscalation(
 ): SlackMessage {
   const escalation = deployment.escalations?.[key];
   const of = deployment.escalationLevels?.length ?? level;
-  const what = describeEscalation(checklist, deployment, key);
+  const what = escapeText(truncate(describeEscalation(checklist, deployment, key), 1_200));
   const current = escalation?.chain === chain;
   const waited = escalation ? formatDuration(Math.max(0, now - escalation.startedAt)) : '';
-  const header = `⏰ *Still waiting* (level ${level} of ${of}${waited ? `, ${waited}` : ''}): ${escapeText(truncate(what, 1_200))}`;
-  let footer: string;
+  const where = `level ${level} of ${of}`;
+  // Each state reads as what it is: only an open call says "still waiting" and mentions people.
+  let text: string;
   let open = false;
   if (!current || escalation?.resolvedAt !== undefined) {
-    footer = `✅ _Resolved${escalation?.resolvedAt && current ? ` ${slackTime(escalation.resolvedAt)}` : ''}._`;
+    const when = escalation?.resolvedAt && current ? ` ${slackTime(escalation.resolvedAt)}` : '';
+    text = `✅ *Resolved${when}* (${where}): nothing waits for people here any more.`;
   } else if (escalation?.acknowledgedBy) {
-    footer = `👀 _Acknowledged by ${mention(escalation.acknowledgedBy)} ${escalation.acknowledgedAt ? slackTime(escalation.acknowledgedAt) : ''}._`;
+    text = `👀 *Acknowledged by ${mention(escalation.acknowledgedBy)}*${escalation.acknowledgedAt ? ` ${slackTime(escalation.acknowledgedAt)}` : ''} (${where}): ${what}`;
   } else if (escalation && escalation.level > level) {
-    footer = '_Escalated further below._';
+    text = `⏫ *Escalated to level ${escalation.level}* (see below): ${what}`;
   } else {
     open = true;
-    footer = `${truncate(called, 1_000)} — acknowledge to stop the escalation.`;
+    text = `⏰ *Still waiting* (${where}${waited ? `, ${waited}` : ''}): ${what}\n${truncate(called, 1_000)} — acknowledge to stop the escalation.`;
   }
   const blocks: Block[] = [
-    { type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text: `${header}\n${footer}` } },
+    { type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text } },
   ];
   const elements: Button[] = [];
   if (open) {
@@ -88,5 +104,5 @@ export function renderEscalation(
     });
   }
   if (elements.length > 0) blocks.push({ type: 'actions', block_id: 'escalation.actions', elements });
-  return { text: `⏰ ${deployment.service}: ${truncate(what, 200)}`, blocks };
+  return { text: `⏰ ${deployment.service}: ${truncate(describeEscalation(checklist, deployment, key), 200)}`, blocks };
 }

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import { type Deployment, isResolved, isRollingBack, isTerminal } from '../../deployments/model.js';
+import { itemCounts } from '../../deployments/progress.js';
 import { trafficShortfall } from '../../deployments/traffic-plan.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
@@ -37,20 +38,6 @@ function watchingFor(deployment: Deployment, now: number): string | undefined {
 }
 
 export const CARD_KEY = 'card';
-
-/** Counts over the walked phases' items, for the card and the summary. */
-export function itemCounts(deployment: Deployment, checklist: Checklist) {
-  const items = checklist.phases.flatMap((phase) => phase.items);
-  const states = items.map((item) => deployment.items[item.id]);
-  return {
-    total: items.length,
-    resolved: states.filter(isResolved).length,
-    done: states.filter((s) => s?.status === 'done' || s?.status === 'passed').length,
-    skipped: states.filter((s) => s?.status === 'skipped').length,
-    notApplicable: states.filter((s) => s?.status === 'n/a').length,
-    failed: states.filter((s) => s?.status === 'failed' || s?.status === 'error').length,
-  };
-}
 
 /** The top-level message in the service's channel: what, who, where it is now, and links. */
 export function renderStatusCard(
