@@ -12,33 +12,39 @@ import { freePort } from '../../src/sandbox/redis-server.js';
 import { parseDuration } from '../../src/shared/duration.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
-import { FakeSlack } from '../support/fake-slack.js';
-import { BOT_TOKEN, SIGNING_SECRET } from '../support/harness.js';
-import { connectTestRedis, testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { type Harness, SIGNING_SECRET, startHarness } from '../support/harness.js';
+import { connectTestRedis } from '../support/redis.js';
 import { type MessageRef, SlackDriver } from '../support/slack-driver.js';
-import { waitUntil } from './walk.js';
+import { startDeployment, waitUntil } from './walk.js';
 
 /**
  * `docker stop` while people are clicking: the bot runs as a real process (`src/main.ts`, as the image
  * runs it) and gets SIGTERM right as clicks arrive on keep-alive sockets Slack already has open. Every
  * click gets its 200 (none is reset), every acknowledged click is in Redis afterwards, and the process
- * exits 0 within docker-compose's stop_grace_period. Each round opens SOCKETS keep-alive sockets and sends
- * a click on each (acknowledged; their transitions still running), then a second click on each of the
- * same sockets, now idle, with SIGTERM a moment after. The rounds differ in that moment.
+ * exits 0 within docker-compose's stop_grace_period.
+ *
+ * Each round opens SOCKETS keep-alive sockets and sends a click on each; those are acknowledged, but their
+ * transitions wait on Slack: the clicker's roles include a user group, looked up with
+ * usergroups.users.list, which answers 429 (Retry-After 1 s) as Slack's Tier 2 does. Then a second click
+ * on each of the same sockets, now idle, around SIGTERM; the rounds differ in when. Deployments were
+ * started by an earlier process (the rounds' bots restart onto them), so each bot's group cache is cold.
  */
 
 const SOCKETS = 10;
 const CLICKS = 2 * SOCKETS;
-const SERVICE = 'shutdown';
-const CHANNEL = 'C0SHUTDOWN';
-const DEPLOYER = 'U0DEPLOYER';
-const clicker = (index: number) => `U0CLICK${String(index + 1).padStart(2, '0')}`;
+const ROUNDS = 3;
+const service = (round: number) => `shutdown-${round}`;
+const channel = (round: number) => `C0SHUTDOWN${round}`;
+const CLICKERS = ['U0CREWM1', 'U0CREWM2', 'U0OUTSIDER', 'U0DEPLOYER'];
+const clicker = (index: number) => CLICKERS[index % CLICKERS.length] as string;
 const itemId = (index: number) => `item-${index + 1}`;
 
-let slack: FakeSlack;
+let h: Harness;
 let redis: Redis;
+let store: DeploymentStore; // the harness's bot is stopped: its store's connection is closed
 let configPath: string;
 let stopGraceMs: number;
+const deployments: string[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -56,19 +62,23 @@ beforeAll(async () => {
     join(dir, 'checklists', 'clicks.yaml'),
     `id: clicks\ntitle: Clicks\nphases:\n  - id: clicks\n    title: Clicks\n    items:\n${items.join('')}      - { id: last, kind: manual, title: Last step }\n`,
   );
+  const services = Array.from(
+    { length: ROUNDS },
+    (_, round) =>
+      `  ${service(round)}:\n    checklist: clicks\n    channel: ${channel(round)}\n    deployers: [deployer]\n`,
+  );
   configPath = join(dir, 'flightdeck.yaml');
   await writeFile(
     configPath,
-    `services:\n  ${SERVICE}:\n    checklist: clicks\n    channel: ${CHANNEL}\n    deployers: [deployer]\nroles:\n  deployer: { users: [${DEPLOYER}] }\n`,
+    `services:\n${services.join('')}roles:\n  deployer: { users: [U0DEPLOYER] }\n  crew: { groups: [S0CREW] }\n`,
   );
-  const people = [DEPLOYER, ...Array.from({ length: CLICKS }, (_, index) => clicker(index))];
-  slack = await FakeSlack.start({
-    botToken: BOT_TOKEN,
-    channels: [CHANNEL],
-    users: Object.fromEntries(people.map((id) => [id, { name: id.toLowerCase() }])),
-  });
+  h = await startHarness({ configPath, role: 'bot' });
+  for (let round = 0; round < ROUNDS; round += 1)
+    deployments.push((await startDeployment(h, service(round), '1.0.0')).id);
+  await h.bot.stop(); // the rounds' bots take over; FakeSlack stays
   redis = connectTestRedis();
-});
+  store = new DeploymentStore(redis, h.prefix);
+}, 60_000);
 
 afterEach(() => {
   for (const child of children)
@@ -76,7 +86,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await slack?.stop();
+  await h?.slack.stop();
   await redis?.quit();
 });
 
@@ -87,21 +97,11 @@ interface Bot {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-/** `node src/main.ts` with Slack credentials (HTTP mode), as one process so SIGTERM reaches the bot itself. */
-async function startBot(prefix: string): Promise<Bot> {
+/** `node src/main.ts` in HTTP mode on the harness's Redis keys and FakeSlack, as one process so SIGTERM reaches the bot itself. */
+async function startBot(): Promise<Bot> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      FLIGHTDECK_CONFIG: configPath,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-    },
+    env: { ...process.env, ...h.env, FLIGHTDECK_CONFIG: configPath, PORT: String(port), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -142,42 +142,39 @@ async function openSockets(agent: Agent, port: number, count: number): Promise<v
 
 const idleSockets = (agent: Agent) => Object.values(agent.freeSockets).flat().length;
 
-/** Where each item's Done button is: the phase's messages, once the bot has posted them all. */
-async function buttonsOf(store: DeploymentStore, id: string): Promise<Map<string, MessageRef>> {
+/** Where each item's Done button is: the phase's messages. */
+async function buttonsOf(id: string): Promise<Map<string, MessageRef>> {
   const loaded = await store.load(id);
   const phase = loaded && walkedPhases(loaded.checklist).find((candidate) => candidate.id === 'clicks');
   if (!phase) throw new Error('no clicks phase');
   const where = new Map<string, MessageRef>();
   for (const [part, items] of partitionPhase(phase).entries()) {
-    const ts = await waitUntil(() => store.message(id, phaseMessageKey(phase.id, part)), 'the phase message');
-    for (const item of items) where.set(item.id, { channel: CHANNEL, ts });
+    const ts = await store.message(id, phaseMessageKey(phase.id, part));
+    if (!ts) throw new Error(`message ${part} of the phase was not posted`);
+    for (const item of items) where.set(item.id, { channel: loaded.state.channel, ts });
   }
   return where;
 }
 
 describe('SIGTERM while clicks arrive', () => {
   it.each([
-    { when: 'together, just before SIGTERM', firstClickMs: -5, gapMs: 0 },
-    { when: 'one every 2 ms from SIGTERM on', firstClickMs: 0, gapMs: 2 },
-    { when: 'together, 200 ms after SIGTERM', firstClickMs: 200, gapMs: 0 },
+    { round: 0, when: 'together, just before SIGTERM', firstClickMs: -5, gapMs: 0 },
+    { round: 1, when: 'one every 2 ms from SIGTERM on', firstClickMs: 0, gapMs: 2 },
+    { round: 2, when: 'together, 200 ms after SIGTERM', firstClickMs: 200, gapMs: 0 },
   ])(
     'answers every click, keeps every acknowledged one and exits 0 (second clicks $when)',
-    async ({ firstClickMs, gapMs }) => {
-      const prefix = uniquePrefix('shutdown');
-      const store = new DeploymentStore(redis, prefix);
-      const bot = await startBot(prefix);
+    async ({ round, firstClickMs, gapMs }) => {
+      const id = deployments[round] as string;
+      const buttons = await buttonsOf(id);
+      const bot = await startBot();
       const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
       try {
         const driver = new SlackDriver({
           eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`,
           signingSecret: SIGNING_SECRET,
-          slack,
+          slack: h.slack,
           agent,
         });
-        const started = await driver.slash(DEPLOYER, CHANNEL, '/deploy', `start ${SERVICE} 1.0.0`);
-        expect(started.status).toBe(200);
-        const id = await waitUntil(() => store.activeFor(SERVICE, 'production'), 'the deployment');
-        const buttons = await buttonsOf(store, id);
         await openSockets(agent, bot.port, SOCKETS);
         expect(idleSockets(agent)).toBe(SOCKETS);
 
@@ -194,6 +191,8 @@ describe('SIGTERM while clicks arrive', () => {
             );
         const indexes = (from: number) => Array.from({ length: SOCKETS }, (_, offset) => from + offset);
 
+        const clicksStarted = Date.now();
+        h.slack.rateLimit('usergroups.users.list', { times: 1, retryAfterSeconds: 1 });
         const first = await Promise.all(indexes(0).map(click));
         expect(first).toEqual(Array(SOCKETS).fill(200));
         expect(idleSockets(agent), 'the first clicks left their sockets open and idle').toBe(SOCKETS);
@@ -209,6 +208,7 @@ describe('SIGTERM while clicks arrive', () => {
         const signalled = Date.now();
         bot.child.kill('SIGTERM');
         const outcomes = [...first, ...(await second)];
+        const socketsLeft = idleSockets(agent); // before the bot's grace for idle sockets ends
         const exit = await Promise.race([
           bot.exited,
           new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), stopGraceMs)),
@@ -223,6 +223,11 @@ describe('SIGTERM while clicks arrive', () => {
             lost: clicks
               .filter((each) => each.outcome === 200 && items[each.item]?.status !== 'done')
               .map((each) => each.item),
+            // The first clicks' role lookup was refused once, and asked again a second later.
+            roleLookups: h.slack
+              .callsTo('usergroups.users.list')
+              .filter((call) => call.at >= clicksStarted)
+              .map((call) => call.status),
             exit: exit && {
               code: exit.code,
               signal: exit.signal,
@@ -230,7 +235,14 @@ describe('SIGTERM while clicks arrive', () => {
             },
           },
           bot.output(),
-        ).toEqual({ notAnswered: [], lost: [], exit: { code: 0, signal: null, withinGrace: true } });
+        ).toEqual({
+          notAnswered: [],
+          lost: [],
+          roleLookups: [429, 200],
+          exit: { code: 0, signal: null, withinGrace: true },
+        });
+        // Clicks sent well after SIGTERM are answered with `Connection: close`: no socket is left to reuse.
+        if (firstClickMs >= 200) expect(socketsLeft, 'sockets the bot left open for reuse').toBe(0);
       } finally {
         agent.destroy();
       }
