@@ -1,6 +1,6 @@
 import { loadConfig } from './config/load.js';
 import { startFlightdeck } from './flightdeck.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, serializeError } from './observability/logger.js';
 import { formatProblem } from './shared/problems.js';
 
 /**
@@ -50,9 +50,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A stop that hangs still ends on its own, before docker-compose's stop_grace_period (20 s) sends SIGKILL.
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    await flightdeck.stop();
+    try {
+      await flightdeck.stop();
+    } catch (error) {
+      logger.error({ err: serializeError(error) }, 'shutdown failed');
+      process.exit(1);
+    }
+    logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -5,7 +5,7 @@
  * (or a person on the sandbox page) can only click a button the bot really rendered.
  */
 import { createHmac } from 'node:crypto';
-import { request } from 'node:http';
+import { type Agent, request } from 'node:http';
 import { elementsOf, isObject, type JsonObject } from './block-kit-rules.js';
 import type { FakeSlack } from './fake-slack.js';
 
@@ -71,6 +71,8 @@ export interface SlackDriverOptions {
   apiAppId?: string;
   /** The deprecated verification token Slack still puts in payloads. */
   verificationToken?: string;
+  /** Carries the requests (a test picks its own keep-alive sockets); default Node's global agent. */
+  agent?: Agent;
 }
 
 export class SlackDriver {
@@ -80,6 +82,7 @@ export class SlackDriver {
   private readonly teamId: string;
   private readonly apiAppId: string;
   private readonly verificationToken: string;
+  private readonly agent: Agent | undefined;
 
   constructor(options: SlackDriverOptions) {
     this.eventsUrl = options.eventsUrl;
@@ -88,11 +91,12 @@ export class SlackDriver {
     this.teamId = options.teamId ?? options.slack.teamId;
     this.apiAppId = options.apiAppId ?? options.slack.appId;
     this.verificationToken = options.verificationToken ?? 'fake-verification-token';
+    this.agent = options.agent;
   }
 
   /** POSTs a raw body to the bot, signed now unless other headers are given (for unsigned/stale tests). */
   async send(rawBody: string, headers: Record<string, string> = signRequest(rawBody, this.signingSecret)) {
-    return postRaw(this.eventsUrl, rawBody, headers);
+    return postRaw(this.eventsUrl, rawBody, headers, this.agent);
   }
 
   /** The form body Slack sends for a slash command, with a fresh response_url and trigger_id. */
@@ -428,11 +432,16 @@ async function postRaw(
   url: string,
   rawBody: string,
   headers: Record<string, string>,
+  agent: Agent | undefined,
 ): Promise<DriverResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(rawBody)) } },
+      {
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(rawBody)) },
+        ...(agent ? { agent } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -14,6 +14,7 @@ import { registerOperationActions } from './actions/operation-actions.js';
 import { registerReportActions } from './actions/report-actions.js';
 import { registerDeployCommand } from './commands/deploy-command.js';
 import type { SlackContext } from './context.js';
+import { HttpDrain, InFlightWork } from './graceful-stop.js';
 import { InteractionRouter } from './router.js';
 
 /**
@@ -67,6 +68,9 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
     convoStore: false,
   });
   await app.init();
+  // First, so it spans every middleware and listener: stop() waits for what a listener does after ack().
+  const listenerWork = new InFlightWork();
+  app.use(({ next }) => listenerWork.track(next()));
 
   const { context, inbox } = options;
 
@@ -112,6 +116,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   });
 
   let server: Server | undefined;
+  let drain: HttpDrain | undefined;
   return {
     app,
     context,
@@ -130,21 +135,36 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
         await app.start();
         // Socket Mode has no HTTP receiver; serve /healthz and /metrics on PORT anyway for probes.
         server = await serveRoutes(routes, listen?.port ?? 3000, listen?.host ?? '0.0.0.0');
+        drain = new HttpDrain(server);
         return { port: (server.address() as AddressInfo).port };
       }
       server = (await app.start({ port: listen?.port ?? 3000, host: listen?.host ?? '0.0.0.0' })) as Server;
+      drain = new HttpDrain(server);
       return { port: (server.address() as AddressInfo).port };
     },
     async stop() {
-      // Stop taking requests, let queued Slack posts finish, then close keep-alive sockets.
-      const stopping = app.stop();
-      await context.presenter.idle();
-      server?.closeIdleConnections();
-      await stopping.catch(() => undefined);
-      if (socketMode && server) await new Promise((resolve) => server?.close(resolve));
+      const deadline = Date.now() + STOP_LIMIT_MS;
+      // Socket Mode: closing the socket stops Slack sending. HTTP mode: the server drains instead of Bolt's
+      // app.stop(), whose server.close() resets a click arriving on an open keep-alive socket.
+      if (socketMode) await app.stop().catch(() => undefined);
+      await drain?.close(KEEP_ALIVE_GRACE_MS, deadline);
+      // Requests are answered; what listeners do after ack() must land before Redis is closed.
+      const unfinished = await listenerWork.settled(deadline);
+      if (unfinished > 0) logger.warn({ unfinished }, 'stopped with Slack listeners still running');
     },
   };
 }
+
+/**
+ * How long sockets Slack keeps open stay open once stopping: a click sent just before is served (Slack's
+ * requests take well under a second to arrive), and stopping is not held up by idle sockets much longer.
+ */
+const KEEP_ALIVE_GRACE_MS = 1_000;
+/**
+ * Bound on stop(): Slack waits 3 s for an ack, listeners' work after it is a few Redis and Slack calls.
+ * Under main.ts's forced exit (15 s), itself under docker-compose's stop_grace_period (20 s).
+ */
+const STOP_LIMIT_MS = 10_000;
 
 function healthRoutes(redis: Redis, metrics: Metrics): CustomRoute[] {
   return [
