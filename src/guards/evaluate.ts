@@ -1,4 +1,4 @@
-import type { Trigger } from '../checklists/schema.js';
+import type { Checklist, Item, Trigger } from '../checklists/schema.js';
 import { httpCheck } from '../checks/http.js';
 import { prometheusCheck } from '../checks/prometheus.js';
 import type { CheckContext } from '../checks/types.js';
@@ -48,5 +48,45 @@ export async function evaluateTrigger(
     firing: failingFor >= trigger.for,
     measured: `${result.summary} — failing for ${formatDuration(failingFor)} (limit ${formatDuration(trigger.for)})`,
     breachSince,
+  };
+}
+
+/** The shortest window a trigger can be judged over: two evaluations (one sample is never enough). */
+const MIN_EVALUATIONS = 2;
+
+/** How often a deployment's triggers are evaluated: `evaluate_every`, scaled like its watch windows (≥ 1 s). */
+export function evaluationInterval(checklist: Checklist, timeScale = 1): number {
+  return Math.max(1_000, Math.round((checklist.rollback?.evaluate_every ?? 30_000) * timeScale));
+}
+
+/**
+ * The window a trigger must hold for, scaled with the watch windows it guards (`time_scale`), but never
+ * shorter than two evaluations: in a demo where "watch for 5 minutes" takes 6 s, "error rate > 5% for
+ * 5 minutes" is judged over 6 s too, not over 5 real minutes that the wait never lasts.
+ */
+export function triggerWindow(trigger: Trigger, checklist: Checklist, timeScale = 1): number {
+  return Math.max(
+    Math.round(trigger.for * timeScale),
+    MIN_EVALUATIONS * evaluationInterval(checklist, timeScale),
+  );
+}
+
+/**
+ * What a watch window that ran out can honestly say about the triggers it watched: which fired, and
+ * which it was too short to judge (their window is longer than the watch).
+ */
+export function watchVerdict(
+  item: Extract<Item, { kind: 'wait' }>,
+  checklist: Checklist,
+  timeScale: number,
+  fired: Readonly<Record<string, number>> | undefined,
+): { fired: Trigger[]; tooShortFor: Trigger[] } {
+  const watched = (checklist.rollback?.triggers ?? []).filter(
+    (trigger) => !item.wait.guards || item.wait.guards.includes(trigger.id),
+  );
+  const watchedFor = Math.round(item.wait.duration * timeScale);
+  return {
+    fired: watched.filter((trigger) => fired?.[trigger.id] !== undefined),
+    tooShortFor: watched.filter((trigger) => triggerWindow(trigger, checklist, timeScale) > watchedFor),
   };
 }

@@ -4,7 +4,7 @@ import type { CheckContext } from '../checks/types.js';
 import { BOT_ACTOR, type Deployment, isRollingBack, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
-import { evaluateTrigger } from '../guards/evaluate.js';
+import { evaluateTrigger, evaluationInterval, triggerWindow } from '../guards/evaluate.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { queueErrorListener } from './connection.js';
@@ -48,7 +48,7 @@ export class GuardQueue implements ChangeListener {
     const { deployment, checklist } = change;
     for (const event of change.events) {
       if (event.type === 'guards.armed' && (checklist.rollback?.triggers.length ?? 0) > 0) {
-        void this.start(deployment.id, checklist.rollback?.evaluate_every ?? 30_000);
+        void this.start(deployment.id, evaluationInterval(checklist, deployment.timeScale));
       }
     }
     if (deployment.guardsArmedAt !== undefined && !stillWatched(deployment, Date.now()))
@@ -84,7 +84,7 @@ export class GuardQueue implements ChangeListener {
         stillWatched(loaded.state, now) &&
         (loaded.checklist.rollback?.triggers.length ?? 0) > 0
       ) {
-        await this.start(id, loaded.checklist.rollback?.evaluate_every ?? 30_000);
+        await this.start(id, evaluationInterval(loaded.checklist, loaded.state.timeScale));
       }
     }
   }
@@ -156,7 +156,11 @@ export class GuardWorker {
         ...(service?.prometheus_url ? { prometheusUrl: service.prometheus_url } : {}),
         now: () => now,
       };
-      const verdict = await evaluateTrigger(trigger, context, { breachSince: breaches[trigger.id] });
+      // Judged over its window scaled like the watch windows it guards (see triggerWindow).
+      const window = triggerWindow(trigger, checklist, state.timeScale);
+      const verdict = await evaluateTrigger({ ...trigger, for: window }, context, {
+        breachSince: breaches[trigger.id],
+      });
       if (verdict.breachSince !== breaches[trigger.id])
         await store.setGuardBreach(deploymentId, trigger.id, verdict.breachSince);
       if (verdict.unevaluated)
@@ -165,7 +169,7 @@ export class GuardWorker {
           'rollback trigger not evaluated',
         );
       // Only a window spent entirely under the new code counts.
-      const firing = verdict.firing && now - armedAt >= trigger.for;
+      const firing = verdict.firing && now - armedAt >= window;
       if (firing && trigger.auto) {
         const outcome = await deployments.execute(deploymentId, {
           type: 'request-rollback',

@@ -76,9 +76,7 @@ export function renderEscalation(
     open = true;
     text = `⏰ *Still waiting* (${where}${waited ? `, ${waited}` : ''}): ${what}\n${truncate(called, 1_000)} — acknowledge to stop the escalation.`;
   }
-  const blocks: Block[] = [
-    { type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text } },
-  ];
+  const blocks: Block[] = [{ type: 'section', block_id: 'escalation.text', text: { type: 'mrkdwn', text } }];
   const elements: Button[] = [];
   if (open) {
     elements.push({
@@ -104,5 +102,8 @@ export function renderEscalation(
     });
   }
   if (elements.length > 0) blocks.push({ type: 'actions', block_id: 'escalation.actions', elements });
-  return { text: `⏰ ${deployment.service}: ${truncate(describeEscalation(checklist, deployment, key), 200)}`, blocks };
+  return {
+    text: `⏰ ${deployment.service}: ${truncate(describeEscalation(checklist, deployment, key), 200)}`,
+    blocks,
+  };
 }

@@ -5,10 +5,12 @@ import {
   type Item,
   isRollbackPhase,
   type Phase,
+  type Trigger,
   walkedPhases,
 } from '../../checklists/schema.js';
 import { blockedBy, ownerRole } from '../../deployments/engine.js';
 import { type Deployment, type ItemState, isResolved } from '../../deployments/model.js';
+import { watchVerdict } from '../../guards/evaluate.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {
@@ -61,6 +63,8 @@ export interface PhaseRenderContext {
   mentions?: (role: string, except?: ReadonlySet<string>) => string | undefined;
   /** Who may not sign off (the requester, when the checklist asks for four eyes). */
   mayNotSign?: string;
+  /** What a watch window that ran out can say about the triggers it watched (set by renderAt). */
+  watched?: (item: Extract<Item, { kind: 'wait' }>) => string;
 }
 
 export function phaseMessageKey(phaseId: string, part: number): string {
@@ -189,7 +193,11 @@ function renderAt(
   const open = phaseState?.status === 'active';
   const followUp = phase.after !== undefined;
   const rollback = isRollbackPhase(checklist, phase);
-  const itemContext = checklist.four_eyes ? { ...context, mayNotSign: deployment.requestedBy } : context;
+  const itemContext: PhaseRenderContext = {
+    ...context,
+    ...(checklist.four_eyes ? { mayNotSign: deployment.requestedBy } : {}),
+    watched: (item) => describeWatch(item, checklist, deployment),
+  };
   // A follow-up phase is walked after the deployment completed, a rollback phase after it rolled back;
   // everything else only while it is active.
   const live =
@@ -302,6 +310,25 @@ function itemBlocks(
   return flags.actionable ? [section, itemButtons(deploymentId, item, automatic, state)] : [section];
 }
 
+/**
+ * A watch window that ran out says only what it could see: which watched triggers fired, and which it
+ * was too short to judge (their window is longer than the watch) — never "no trigger fired" for those.
+ */
+function describeWatch(
+  item: Extract<Item, { kind: 'wait' }>,
+  checklist: Checklist,
+  deployment: Pick<Deployment, 'timeScale' | 'firedGuards'>,
+): string {
+  if ((checklist.rollback?.triggers.length ?? 0) === 0) return 'watched (no rollback triggers to watch)';
+  const verdict = watchVerdict(item, checklist, deployment.timeScale ?? 1, deployment.firedGuards);
+  const names = (triggers: Trigger[]) =>
+    triggers.map((trigger) => `“${escapeText(truncate(trigger.title, 80))}”`).join(', ');
+  const parts = [verdict.fired.length > 0 ? `${names(verdict.fired)} fired` : 'no rollback trigger fired'];
+  if (verdict.tooShortFor.length > 0)
+    parts.push(`too short to judge ${names(verdict.tooShortFor)} (their window is longer than the watch)`);
+  return `watched — ${parts.join('; ')}`;
+}
+
 /** Traffic steps (when the service has a traffic strategy) and watch windows are carried out by Flightdeck. */
 function automaticStep(deployment: Pick<Deployment, 'trafficStrategy'>, item: Item): boolean {
   return item.kind === 'wait' || (item.kind === 'traffic' && deployment.trafficStrategy !== undefined);
@@ -332,7 +359,7 @@ function stepText(
     case 'done': {
       const by =
         state.by === 'flightdeck' ? 'completed by Flightdeck' : `by ${mention(state.by ?? 'flightdeck')}`;
-      const what = item.kind === 'wait' ? 'watched, no rollback trigger fired' : result;
+      const what = item.kind === 'wait' ? (context.watched?.(item) ?? 'watched') : result;
       return `${titleLine(item, state, caps)}\n${what} · ${by}${state.at ? ` · ${slackTime(state.at)}` : ''}`;
     }
     default: {

@@ -399,7 +399,7 @@ const deviations: fc.Arbitrary<Intent> = fc.oneof(
 const sequences = fc.array(
   fc.oneof(
     { arbitrary: fc.constant(progress), weight: 6 },
-    { arbitrary: deviations, weight: 2 },
+    { arbitrary: deviations, weight: 3 },
     { arbitrary: intents, weight: 3 },
   ),
   { minLength: 40, maxLength: 150, size: 'max' },
@@ -473,7 +473,7 @@ describe('the gates under random command sequences', () => {
         if (state.items.sign?.status === 'done') seen.signed++;
         if (audit.some((event) => event.type === 'guard.overridden')) seen.held++;
       }),
-      { numRuns: 400 },
+      { numRuns: 600 },
     );
     for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
   });
