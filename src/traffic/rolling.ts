@@ -432,6 +432,11 @@ function imageOf(template: PodTemplate | undefined): string | undefined {
   return images.length ? images.join(', ') : undefined;
 }
 
+/** Whether a state `live()` read runs `template` (a pod template recorded by `live()` earlier). */
+export function runsTemplate(state: TrafficState, template: Record<string, unknown>): boolean {
+  return sameTemplate(state.template as PodTemplate | undefined, template as PodTemplate);
+}
+
 /** kubectl's equalIgnoreHash, with JSON's "absent equals empty" (what the API server stores). */
 function sameTemplate(a: PodTemplate | undefined, b: PodTemplate | undefined): boolean {
   const strip = (template: PodTemplate | undefined) => {

@@ -124,6 +124,10 @@ export interface TrafficOptions {
   rolloutTimeoutMs?: number;
   /** Rolling undo: how often to look at the rollout. */
   pollMs?: number;
+  /** After a write whose outcome is unknown: the pause before reading again; doubles each time. */
+  rereadMs?: number;
+  /** The longest pause between two such reads. */
+  rereadMaxMs?: number;
 }
 
 export const DEFAULT_TRAFFIC_OPTIONS: Required<TrafficOptions> = {
@@ -132,4 +136,6 @@ export const DEFAULT_TRAFFIC_OPTIONS: Required<TrafficOptions> = {
   requestTimeoutMs: 10_000,
   rolloutTimeoutMs: 10 * 60_000,
   pollMs: 2_000,
+  rereadMs: 1_000,
+  rereadMaxMs: 30_000,
 };
