@@ -1,7 +1,13 @@
 import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import type { DeploymentEvent } from '../../deployments/engine.js';
-import type { Deployment, OutcomeUnknown, TrafficState, TrafficTarget } from '../../deployments/model.js';
+import {
+  type Deployment,
+  isTerminal,
+  type OutcomeUnknown,
+  type TrafficState,
+  type TrafficTarget,
+} from '../../deployments/model.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {
@@ -137,12 +143,15 @@ export function renderRollback(deployment: Deployment, run: number, deployers: s
   } else if (current && deployment.operation?.uncertain) {
     // Neither done nor failed: its write may have landed, and no read has shown the cluster since.
     const uncertain = deployment.operation.uncertain;
-    text = `↩️ Rolling back ${what}: ${rereading(uncertain)}`;
+    const ended = isTerminal(deployment);
+    text = ended
+      ? `↩️ Rollback of ${what}: outcome never learned — the deployment ended before a read succeeded`
+      : `↩️ Rolling back ${what}: ${rereading(uncertain)}`;
     const lines = [
       `*${escapeText(text)}*`,
       why,
       ...unknownBecause(uncertain),
-      '_Traffic may be back or not: the checklist waits until a read shows what serves users._',
+      ended ? '' : '_Traffic may be back or not: the checklist waits until a read shows what serves users._',
     ].filter(Boolean);
     blocks.push({
       type: 'section',
@@ -218,7 +227,8 @@ export function renderTrafficUnknown(
   const first = ofRun.find((event) => event.type === 'traffic.unknown');
   const settled = ofRun.find((event) => event.type === 'traffic.shifted' || event.type === 'traffic.failed');
   const operation = deployment.operation;
-  const uncertain = operation?.run === run ? operation.uncertain : undefined;
+  // Nobody reads for an ended deployment: "re-reading" would no longer be true.
+  const uncertain = operation?.run === run && !isTerminal(deployment) ? operation.uncertain : undefined;
   const target =
     operation?.run === run ? operation.target : first?.type === 'traffic.unknown' && first.target;
   const what = target ? describeTarget(target) : 'the new traffic split';
