@@ -286,18 +286,18 @@ export class SlackPresenter implements ChangeListener {
         case 'traffic.unknown':
         case 'traffic.shifted':
         case 'traffic.failed': {
-          const settlesUnknown = event.type === 'traffic.unknown' || event.unknownSince !== undefined;
+          const aboutUnknown = event.type === 'traffic.unknown' || event.unknownSince !== undefined;
           this.markDirty(deployment, checklist, [
             ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
             CARD_KEY,
             // One message for a shift whose outcome went unknown: posted once, then updated in place.
-            ...(settlesUnknown ? [trafficUnknownKey(event.run)] : []),
+            ...(aboutUnknown ? [trafficUnknownKey(event.run)] : []),
           ]);
           if (event.type === 'traffic.unknown')
             await this.ensurePosted(deployment.id, trafficUnknownKey(event.run), (fresh) =>
               this.trafficUnknown(fresh, event.run),
             );
-          else if (event.type === 'traffic.failed' && !settlesUnknown)
+          else if (event.type === 'traffic.failed' && !aboutUnknown)
             await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
               renderTrafficFailure(event),
             );

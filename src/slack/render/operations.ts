@@ -144,11 +144,13 @@ export function renderRollback(deployment: Deployment, run: number, deployers: s
     // Neither done nor failed: its write may have landed, and no read has shown the cluster since.
     const uncertain = deployment.operation.uncertain;
     const ended = isTerminal(deployment);
-    text = ended
-      ? `↩️ Rollback of ${what}: outcome never learned — the deployment ended before a read succeeded`
-      : `↩️ Rolling back ${what}: ${rereading(uncertain)}`;
+    const outcome = ended
+      ? 'outcome never learned — the deployment ended before a read succeeded'
+      : rereading(uncertain);
+    text = `↩️ ${ended ? 'Rollback of' : 'Rolling back'} ${what}: ${outcome}`;
     const lines = [
-      `*${escapeText(text)}*`,
+      // The time is a Slack date token: only the words around it are escaped.
+      `*↩️ ${ended ? 'Rollback of' : 'Rolling back'} ${escapeText(what)}: ${outcome}*`,
       why,
       ...unknownBecause(uncertain),
       ended ? '' : '_Traffic may be back or not: the checklist waits until a read shows what serves users._',
@@ -237,7 +239,8 @@ export function renderTrafficUnknown(
   if (uncertain) {
     text = `🔀 Shifting to ${what}: ${rereading(uncertain)}`;
     lines = [
-      `*${escapeText(text)}*`,
+      // The time is a Slack date token: only the words around it are escaped.
+      `*🔀 Shifting to ${escapeText(what)}: ${rereading(uncertain)}*`,
       ...unknownBecause(uncertain),
       '_Traffic may have moved or not: no other shift starts and the checklist waits until a read shows what serves users._',
     ];

@@ -73,6 +73,10 @@ describe('a shift whose outcome is unknown', () => {
     expect(message.text).toBe(
       '🔀 Shifting to canary 50%: outcome unknown — re-reading (last try <!date^1793714525^{time_secs}|14:02:05 UTC>, next in 4s)',
     );
+    // The time stays a date token Slack shows in each reader's time zone (not escaped into text).
+    expect(JSON.stringify(message.blocks)).toContain(
+      '*🔀 Shifting to canary 50%: outcome unknown — re-reading (last try <!date^1793714525^{time_secs}|14:02:05 UTC>, next in 4s)*',
+    );
     expect(JSON.stringify(message)).not.toMatch(/half-applied|refused/);
     const card = JSON.stringify(renderStatusCard(state, checklist).blocks);
     expect(card).toContain(
