@@ -38,6 +38,7 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  */
 
 export { startDeployment } from './engine/lifecycle.js';
+export { withoutTemplate } from './engine/operations.js';
 export {
   authorize,
   deployersPhrase,
@@ -47,13 +48,15 @@ export {
   type Who,
 } from './engine/permissions.js';
 export { blockedBy, findItem, ownerRole } from './engine/rules.js';
-export type {
-  Command,
-  Decision,
-  DeploymentEvent,
-  OperationOutcome,
-  RejectionCode,
-  StartParams,
+export {
+  type Command,
+  type Decision,
+  type DeploymentEvent,
+  isUnknownOutcome,
+  type OperationOutcome,
+  type RejectionCode,
+  type StartParams,
+  type UnknownOutcome,
 } from './engine/types.js';
 
 export function decide(checklist: Checklist, current: Deployment, command: Command): Decision {

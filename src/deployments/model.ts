@@ -141,6 +141,23 @@ export interface Operation {
   to?: TrafficState;
   /** The checklist item this shift performs, if it came from one. */
   itemId?: string;
+  /**
+   * Its write may have been applied and no read has shown the cluster since. The operation stays in
+   * flight meanwhile (no other shift, the flow holds) while a worker reads again, until a read tells.
+   */
+  uncertain?: OutcomeUnknown;
+}
+
+export interface OutcomeUnknown {
+  since: number;
+  /** Why it became unknown: the failed write, and the failed read after it. */
+  message: string;
+  /** Reads that failed so far, the one right after the write included. */
+  reads: number;
+  lastTry: number;
+  nextAt: number;
+  /** What the latest re-read ran into. */
+  lastError?: string;
 }
 
 export interface TrafficShift {

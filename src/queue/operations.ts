@@ -1,19 +1,36 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { OperationOutcome } from '../deployments/engine.js';
-import type { Deployment, TrafficState } from '../deployments/model.js';
+import { isUnknownOutcome, type OperationOutcome, withoutTemplate } from '../deployments/engine.js';
+import {
+  type Deployment,
+  isTerminal,
+  type Operation,
+  type OutcomeUnknown,
+  type TrafficState,
+} from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { createStrategy, TrafficError, type TrafficOptions } from '../traffic/index.js';
+import {
+  createStrategy,
+  DEFAULT_TRAFFIC_OPTIONS,
+  showsTarget,
+  TrafficError,
+  type TrafficOptions,
+  type TrafficStrategy,
+} from '../traffic/index.js';
 import { queueErrorListener } from './connection.js';
 
 /**
  * Traffic shifts and rollbacks on the cluster: the engine decides (one numbered operation at a time), a
  * job per operation carries it out through the service's traffic strategy, and the read-back result goes
  * back through the engine. The job id names the deployment and operation run, so it runs once.
+ *
+ * When a write's outcome is unknown (it may have been applied, and nothing could be read since), the
+ * write is never sent again: delayed jobs read the cluster, 1 s, 2 s, 4 s … apart (at most 30 s), until
+ * a read shows whether the operation took. They are BullMQ jobs, so the reading goes on after a restart.
  */
 
 export const OPERATIONS_QUEUE = 'operations';
@@ -22,6 +39,14 @@ export interface OperationJob {
   deploymentId: string;
   run: number;
   kind: 'traffic' | 'rollback';
+  /** Set on a job that only reads, after the outcome went unknown: which read of this run it is. */
+  reread?: number;
+}
+
+function operationJobId(job: OperationJob): string {
+  return job.reread === undefined
+    ? `${job.deploymentId}.op.${job.run}`
+    : `${job.deploymentId}.reread.${job.run}.${job.reread}`;
 }
 
 export class OperationQueue implements ChangeListener {
@@ -47,27 +72,43 @@ export class OperationQueue implements ChangeListener {
   }
 
   onChange(change: Change): void {
+    const deploymentId = change.deployment.id;
     for (const event of change.events) {
       if (event.type === 'traffic.requested' || event.type === 'rollback.requested') {
         const kind = event.type === 'traffic.requested' ? 'traffic' : 'rollback';
-        void this.request({ deploymentId: change.deployment.id, run: event.run, kind });
+        void this.request({ deploymentId, run: event.run, kind });
+      }
+      if (event.type === 'traffic.unknown' || event.type === 'rollback.unknown') {
+        const kind = event.type === 'traffic.unknown' ? 'traffic' : 'rollback';
+        void this.request({ deploymentId, run: event.run, kind, reread: event.reads + 1 }, event.nextAt);
       }
     }
   }
 
-  async request(job: OperationJob): Promise<void> {
+  /** Queues the job, to run at `at` (now when not given). */
+  async request(job: OperationJob, at?: number): Promise<void> {
     try {
-      await this.queue.add(job.kind, job, { jobId: `${job.deploymentId}.op.${job.run}` });
+      await this.queue.add(job.reread === undefined ? job.kind : 'reread', job, {
+        jobId: operationJobId(job),
+        ...(at !== undefined ? { delay: Math.max(0, at - Date.now()) } : {}),
+      });
     } catch (error) {
       this.logger.error({ ...job, err: serializeError(error) }, 'could not enqueue traffic operation');
     }
   }
 
-  /** After a restart: an operation the store says is in flight has its job (a no-op where it exists). */
+  /**
+   * After a restart: an operation the store says is in flight has its job, or its next read when its
+   * outcome is unknown (a no-op where the job exists).
+   */
   async reconcile(store: DeploymentStore): Promise<void> {
     for (const id of await store.activeIds()) {
       const operation = (await store.load(id))?.state.operation;
-      if (operation) await this.request({ deploymentId: id, run: operation.run, kind: operation.kind });
+      if (!operation) continue;
+      const job = { deploymentId: id, run: operation.run, kind: operation.kind };
+      const uncertain = operation.uncertain;
+      if (uncertain) await this.request({ ...job, reread: uncertain.reads + 1 }, uncertain.nextAt);
+      else await this.request(job);
     }
   }
 
@@ -104,12 +145,22 @@ export class OperationWorker {
 
   private async perform(job: Job<OperationJob>): Promise<void> {
     const { store, deployments, logger } = this.options;
-    const { deploymentId, run, kind } = job.data;
+    const { deploymentId, run, kind, reread } = job.data;
     const loaded = await store.load(deploymentId);
     const operation = loaded?.state.operation;
     if (!loaded || operation?.run !== run || operation.kind !== kind) return; // superseded or done
-    const outcome = await this.carryOut(loaded.state, kind);
-    const now = (this.options.now ?? Date.now)();
+    const uncertain = operation.uncertain;
+    let outcome: OperationOutcome;
+    if (reread === undefined) {
+      // Its write went out once and may have landed: only reads follow (a retried job must not write again).
+      if (uncertain) return;
+      outcome = await this.carryOut(loaded.state, kind);
+    } else {
+      // Settled, read by a duplicate of this job, or nobody is left to tell (the deployment ended).
+      if (uncertain?.reads !== reread - 1 || isTerminal(loaded.state)) return;
+      outcome = await this.readAgain(loaded.state, operation, uncertain);
+    }
+    const now = this.now();
     const result = await deployments.execute(
       deploymentId,
       kind === 'traffic'
@@ -121,8 +172,69 @@ export class OperationWorker {
     if (!outcome.ok)
       logger.warn(
         { deploymentId, run, kind, code: outcome.code, message: outcome.message },
-        `${kind} failed`,
+        isUnknownOutcome(outcome) ? `${kind} outcome unknown; reading again` : `${kind} failed`,
       );
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** When to read again after `reads` failed reads: 1 s, 2 s, 4 s … at most 30 s (by default). */
+  private rereadAt(reads: number): number {
+    const first = this.options.traffic?.rereadMs ?? DEFAULT_TRAFFIC_OPTIONS.rereadMs;
+    const most = this.options.traffic?.rereadMaxMs ?? DEFAULT_TRAFFIC_OPTIONS.rereadMaxMs;
+    return this.now() + Math.min(most, first * 2 ** (reads - 1));
+  }
+
+  /**
+   * One read of the cluster after a write whose outcome is unknown: it shows the target (done — a
+   * rollback is then verified as a retry would, which writes nothing since it is there), or something
+   * else (not applied: this read is what serves users), or it fails too (still unknown).
+   */
+  private async readAgain(
+    state: Deployment,
+    operation: Operation,
+    uncertain: OutcomeUnknown,
+  ): Promise<OperationOutcome> {
+    const service = this.options.catalogue.services[state.service];
+    const wanted = operation.kind === 'traffic' ? operation.target : operation.to;
+    // Only a strategy's write can be uncertain, and it had a target.
+    if (!service?.traffic || !wanted)
+      return { ok: false, code: 'invalid', message: `${state.service} has no traffic strategy to read` };
+    const signal = AbortSignal.timeout(15 * 60_000);
+    let strategy: TrafficStrategy;
+    let live: TrafficState;
+    try {
+      strategy = createStrategy(
+        service.traffic,
+        await this.options.kube(),
+        { namespace: service.namespace },
+        this.options.traffic,
+      );
+      live = await strategy.live(signal);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, code: 'unknown', message, rereadAt: this.rereadAt(uncertain.reads + 1) };
+    }
+    const read = withoutTemplate(live);
+    if (!showsTarget(live, wanted))
+      return {
+        ok: false,
+        code: 'not_applied',
+        message: `not applied: a read-back shows ${read.description}`,
+        state: read,
+      };
+    // What Flightdeck last read before this operation: the write that went unanswered came after it.
+    const before = state.traffic?.current ?? read;
+    if (operation.kind === 'traffic')
+      return { ok: true, before, after: read, attempts: 1, durationMs: this.now() - operation.requestedAt };
+    try {
+      const change = await strategy.rollback(signal, { to: wanted, key: state.id });
+      return { ...change, ok: true, before, attempts: 1 + change.attempts };
+    } catch (error) {
+      return this.failure(error, uncertain.reads + 1);
+    }
   }
 
   private async carryOut(state: Deployment, kind: OperationJob['kind']): Promise<OperationOutcome> {
@@ -172,16 +284,23 @@ export class OperationWorker {
       const change = await strategy.rollback(signal, { to, key: state.id });
       return { ok: true, ...change };
     } catch (error) {
-      if (error instanceof TrafficError) {
-        return {
-          ok: false,
-          code: error.code,
-          message: error.message,
-          ...(error.state ? { state: error.state } : {}),
-        };
-      }
-      return { ok: false, code: 'unavailable', message: (error as Error).message };
+      return this.failure(error, 1);
     }
+  }
+
+  /** A strategy's error as an outcome; `reads` counts the failed reads should its outcome be unknown. */
+  private failure(error: unknown, reads: number): OperationOutcome {
+    if (error instanceof TrafficError && error.code === 'unknown')
+      return { ok: false, code: 'unknown', message: error.message, rereadAt: this.rereadAt(reads) };
+    if (error instanceof TrafficError) {
+      return {
+        ok: false,
+        code: error.code,
+        message: error.message,
+        ...(error.state ? { state: error.state } : {}),
+      };
+    }
+    return { ok: false, code: 'unavailable', message: (error as Error).message };
   }
 
   async close(): Promise<void> {

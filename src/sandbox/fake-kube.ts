@@ -12,7 +12,7 @@
  *
  * Tests seed and mutate objects directly (`put`, `update`) to play the controllers — a Deployment's status
  * progressing, pods turning Ready, nodes going NotReady — inject faults (`forbid`, `failNext`,
- * `conflictNext`, `delay`) and inspect what the code under test did (`requests`, `history`).
+ * `applyThenDrop`, `conflictNext`, `delay`) and inspect what the code under test did (`requests`, `history`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -882,6 +882,8 @@ interface Fault {
   target?: RequestTarget;
   remaining: number;
   respond: (info: RequestInfo) => KubeStatus | 'reset';
+  /** Carry the request out first, then answer with `respond`: the change is stored, its answer lost. */
+  applyFirst?: boolean;
 }
 
 interface Reply {
@@ -1085,6 +1087,25 @@ export class FakeKube {
     });
   }
 
+  /**
+   * Carries out the next `times` matching requests, then loses their answer: the connection is reset, or
+   * `status` is answered (a 500 after storing) — a write that was applied although its caller cannot know.
+   */
+  applyThenDrop(
+    verbs: VerbMatch,
+    target: RequestTarget | undefined,
+    status: number | 'reset' = 'reset',
+    times = 1,
+  ): void {
+    this.faults.push({
+      verbs,
+      target,
+      remaining: times,
+      applyFirst: true,
+      respond: (info) => (status === 'reset' ? 'reset' : this.injected(status, info)),
+    });
+  }
+
   /** Answers the next `times` matching writes 409 Conflict, as if someone else had just written. */
   conflictNext(target?: RequestTarget, times = 1): void {
     this.faults.push({
@@ -1256,6 +1277,7 @@ export class FakeKube {
       );
       if (fault) {
         fault.remaining--;
+        if (fault.applyFirst) this.dispatchLosingTheAnswer(route, body, contentType);
         const answer = fault.respond(route.info);
         if (answer === 'reset') reply = 'reset';
         else throw new ApiError(answer);
@@ -1407,6 +1429,15 @@ export class FakeKube {
       groupVersion: group ? `${group}/${version}` : version,
       resources,
     };
+  }
+
+  /** Carries a request out as usual (stored, or refused) for a fault that then answers in its place. */
+  private dispatchLosingTheAnswer(route: Route, body: unknown, contentType: string | undefined): void {
+    try {
+      this.dispatch(route, body, contentType);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+    }
   }
 
   private dispatch(route: Route, body: unknown, contentType: string | undefined): Reply {

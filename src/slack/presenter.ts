@@ -20,11 +20,14 @@ import {
   guardAlertKey,
   parseGuardAlertKey,
   parseRollbackMessageKey,
+  parseTrafficUnknownKey,
   renderGuardAlert,
   renderRollback,
   renderTrafficFailure,
+  renderTrafficUnknown,
   rollbackMessageKey,
   trafficFailureKey,
+  trafficUnknownKey,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
 import { REPORT_KEY, renderReportMessage } from './render/report.js';
@@ -280,21 +283,31 @@ export class SlackPresenter implements ChangeListener {
           this.markDirty(deployment, checklist, [itemMessageKey(checklist, event.itemId)]);
           break;
         case 'traffic.requested':
+          this.markDirty(deployment, checklist, [
+            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
+            CARD_KEY,
+          ]);
+          break;
+        case 'traffic.unknown':
         case 'traffic.shifted':
+        case 'traffic.failed': {
+          const aboutUnknown = event.type === 'traffic.unknown' || event.unknownSince !== undefined;
           this.markDirty(deployment, checklist, [
             ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
             CARD_KEY,
+            // One message for a shift whose outcome went unknown: posted once, then updated in place.
+            ...(aboutUnknown ? [trafficUnknownKey(event.run)] : []),
           ]);
+          if (event.type === 'traffic.unknown')
+            await this.ensurePosted(deployment.id, trafficUnknownKey(event.run), (fresh) =>
+              this.trafficUnknown(fresh, event.run),
+            );
+          else if (event.type === 'traffic.failed' && !aboutUnknown)
+            await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
+              renderTrafficFailure(event),
+            );
           break;
-        case 'traffic.failed':
-          this.markDirty(deployment, checklist, [
-            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
-            CARD_KEY,
-          ]);
-          await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
-            renderTrafficFailure(event),
-          );
-          break;
+        }
         case 'escalation.level':
           await this.postEscalationLevel(loaded, event.key, event.chain, event.level, event.notify);
           await this.refreshEscalations(deployment, checklist, event.key);
@@ -312,14 +325,19 @@ export class SlackPresenter implements ChangeListener {
           this.markDirty(deployment, checklist, 'all');
           break;
         case 'rollback.requested':
-          // The checklist waits while it rolls back: every message loses its buttons.
+          // The checklist waits while it rolls back: every message loses its buttons, and a shift whose
+          // outcome was unknown will not be read any more (the rollback reads the cluster itself).
           this.markDirty(deployment, checklist, 'all');
+          await this.refreshTrafficUnknown(deployment, checklist);
           await this.ensurePosted(
             deployment.id,
             rollbackMessageKey(event.run),
             (fresh) => renderRollback(fresh.state, event.run, this.deployerMentions(fresh.state)),
             { broadcast: true },
           );
+          break;
+        case 'rollback.unknown':
+          this.markDirty(deployment, checklist, [rollbackMessageKey(event.run), CARD_KEY]);
           break;
         case 'rollback.completed':
         case 'rollback.failed':
@@ -358,6 +376,7 @@ export class SlackPresenter implements ChangeListener {
         case 'deployment.completed':
         case 'deployment.aborted':
           this.markDirty(deployment, checklist, 'all');
+          await this.refreshTrafficUnknown(deployment, checklist);
           await this.ensurePosted(deployment.id, REPORT_KEY, (fresh) => this.report(fresh), {
             broadcast: true,
           });
@@ -514,6 +533,24 @@ export class SlackPresenter implements ChangeListener {
     if (keys.length > 0) this.markDirty(deployment, checklist, keys);
   }
 
+  /** Messages about shifts whose outcome went unknown: re-rendered when nobody will read for them any more. */
+  private async refreshTrafficUnknown(deployment: Deployment, checklist: Checklist): Promise<void> {
+    const keys = Object.keys(await this.store.messages(deployment.id)).filter(
+      (key) => parseTrafficUnknownKey(key) !== undefined,
+    );
+    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
+  }
+
+  /** The message about a shift whose outcome went unknown, from the newest state and the audit. */
+  private async trafficUnknown(fresh: LoadedDeployment, run: number): Promise<SlackMessage> {
+    const audit = await this.store.audit(fresh.state.id);
+    return renderTrafficUnknown(
+      fresh.state,
+      run,
+      audit.map((entry) => entry.event),
+    );
+  }
+
   /** People who may roll back: the deployers' roles, and the requester. */
   private deployerMentions(state: Deployment): string {
     // `anyone` names no one to call: the requester is called.
@@ -612,6 +649,8 @@ export class SlackPresenter implements ChangeListener {
         Date.now(),
       );
     }
+    const unknownRun = parseTrafficUnknownKey(key);
+    if (unknownRun !== undefined) return this.trafficUnknown(loaded, unknownRun);
     const rollbackRun = parseRollbackMessageKey(key);
     if (rollbackRun !== undefined)
       return renderRollback(loaded.state, rollbackRun, this.deployerMentions(loaded.state));

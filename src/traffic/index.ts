@@ -8,6 +8,7 @@ import { RollingStrategy } from './rolling.js';
 import { DEFAULT_TRAFFIC_OPTIONS, type TrafficOptions, type TrafficStrategy } from './types.js';
 
 export { type TrafficConfig, type TrafficConfigInput, trafficConfigSchema } from './config.js';
+export { showsTarget } from './read-back.js';
 export * from './types.js';
 
 /** The strategy a service's `traffic:` block names; `defaults.namespace` is the service's namespace. */

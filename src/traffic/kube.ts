@@ -210,6 +210,16 @@ export function mayHaveApplied(error: unknown): boolean {
 }
 
 /**
+ * A write that may have been stored, with no read since to tell: after a failed patch the look after it
+ * failed too (`doing` 'patch'), or the patch was answered and the read-back failed ('read back').
+ */
+export function outcomeUnknown(error: unknown, subject: string, doing: 'patch' | 'read back'): TrafficError {
+  const cause = trafficError(error, subject, doing);
+  const why = doing === 'patch' ? `${cause.message}, and reading it back failed too` : cause.message;
+  return new TrafficError('unknown', `outcome unknown: ${why}`, { cause: error });
+}
+
+/**
  * A short, best-effort read after a failed write, to tell the caller what the cluster shows now;
  * undefined when the caller has stopped us or the read fails too.
  */

@@ -7,6 +7,7 @@ import {
   isConflict,
   lookAfterFailure,
   mayHaveApplied,
+  outcomeUnknown,
   RequestFailed,
   type Requests,
   trafficError,
@@ -166,17 +167,31 @@ export class RollingStrategy implements TrafficStrategy {
           });
           continue;
         }
-        const state = mayHaveApplied(error) ? await this.lookAround(signal) : before;
         if (isConflict(error))
           throw new TrafficError(
             'conflict',
             `${this.subject} kept changing while we rolled it back: ${attempts} writes answered 409 Conflict`,
-            { ...(state ? { state } : {}), cause: error },
+            { state: before, cause: error },
           );
-        throw trafficError(error, this.subject, 'patch', state);
+        // A refusal (403, 404, 422) stored nothing: what we read before writing is still live.
+        if (!mayHaveApplied(error)) throw trafficError(error, this.subject, 'patch', before);
+        // A timeout, a 5xx or a dropped connection may have stored it: only a read can tell.
+        const looked = await lookAfterFailure(signal, (limited) => this.read(limited));
+        if (!looked) throw outcomeUnknown(error, this.subject, 'patch');
+        if (!sameTemplate(looked.spec?.template, plan.template))
+          throw trafficError(error, this.subject, 'patch', this.state(looked));
+        // Stored although its answer was lost: follow the rollout as after any undo.
+        const done = await this.waitForRollout(plan.template, plan.revision, signal);
+        return this.change(before, done, attempts, started);
       }
 
-      const readBack = await this.readOrFail(signal, 'read back');
+      let readBack: RawDeployment;
+      try {
+        readBack = await this.read(signal);
+      } catch (error) {
+        // The undo was accepted, so "refused" would be false; what it left is unknown until a read works.
+        throw outcomeUnknown(error, this.subject, 'read back');
+      }
       if (!sameTemplate(readBack.spec?.template, plan.template)) {
         const state = this.state(readBack);
         throw new TrafficError(
@@ -377,11 +392,6 @@ export class RollingStrategy implements TrafficStrategy {
     }
   }
 
-  private async lookAround(signal: AbortSignal | undefined): Promise<TrafficState | undefined> {
-    const deployment = await lookAfterFailure(signal, (limited) => this.read(limited));
-    return deployment && this.state(deployment);
-  }
-
   private state(deployment: RawDeployment): TrafficState {
     const name = this.settings.deployment;
     const revision = revisionOf(deployment.metadata);
@@ -420,6 +430,11 @@ function rolledBackMark(key: string, template: PodTemplate | undefined): string 
 function imageOf(template: PodTemplate | undefined): string | undefined {
   const images = (template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i);
   return images.length ? images.join(', ') : undefined;
+}
+
+/** Whether a state `live()` read runs `template` (a pod template recorded by `live()` earlier). */
+export function runsTemplate(state: TrafficState, template: Record<string, unknown>): boolean {
+  return sameTemplate(state.template as PodTemplate | undefined, template as PodTemplate);
 }
 
 /** kubectl's equalIgnoreHash, with JSON's "absent equals empty" (what the API server stores). */

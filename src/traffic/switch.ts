@@ -1,4 +1,11 @@
-import { isConflict, lookAfterFailure, mayHaveApplied, type Requests, trafficError } from './kube.js';
+import {
+  isConflict,
+  lookAfterFailure,
+  mayHaveApplied,
+  outcomeUnknown,
+  type Requests,
+  trafficError,
+} from './kube.js';
 import {
   type RollbackOptions,
   type TrafficChange,
@@ -107,12 +114,24 @@ export async function switchTraffic<O, T>(
           { state: (await look()) ?? before, cause: error },
         );
       }
-      // A refusal (403, 404, 422) stored nothing; a timeout or 5xx may have: look before saying what is live.
-      const state = mayHaveApplied(error) ? await look() : before;
-      throw trafficError(error, change.subject, 'patch', state);
+      // A refusal (403, 404, 422) stored nothing: what we read before writing is still live.
+      if (!mayHaveApplied(error)) throw trafficError(error, change.subject, 'patch', before);
+      // A timeout, a 5xx or a dropped connection may have stored it: only a read can tell.
+      const looked = await lookAfterFailure(signal, change.read);
+      if (!looked) throw outcomeUnknown(error, change.subject, 'patch');
+      if (!change.reached(looked, target))
+        throw trafficError(error, change.subject, 'patch', change.state(looked));
+      // Stored although its answer was lost: that read was the read-back, and it shows the target.
+      return { before, after: change.state(looked), attempts, durationMs: elapsed() };
     }
 
-    const readBack = await readOrFail(change, signal, 'read back');
+    let readBack: O;
+    try {
+      readBack = await change.read(signal);
+    } catch (error) {
+      // The write was accepted, so "refused" would be false; what it left is unknown until a read works.
+      throw outcomeUnknown(error, change.subject, 'read back');
+    }
     const after = change.state(readBack);
     if (!change.reached(readBack, target))
       throw new TrafficError(

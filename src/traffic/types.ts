@@ -71,8 +71,13 @@ export type TrafficErrorCode =
   | 'mismatch'
   | 'timeout'
   | 'unavailable'
-  /** The caller's AbortSignal fired; a write in flight may or may not have been applied. */
-  | 'aborted';
+  /** The caller's AbortSignal fired while no write was in flight (one it interrupted is `unknown`). */
+  | 'aborted'
+  /**
+   * A write may have been stored (a timeout, a 5xx, a dropped connection, a stop after sending) and the
+   * cluster could not be read since: what serves users is unknown until a read succeeds.
+   */
+  | 'unknown';
 
 const RETRYABLE: Record<TrafficErrorCode, boolean> = {
   forbidden: false,
@@ -83,6 +88,8 @@ const RETRYABLE: Record<TrafficErrorCode, boolean> = {
   timeout: true,
   unavailable: true,
   aborted: true,
+  // Sending the write again is not the answer: reading is.
+  unknown: false,
 };
 
 export class TrafficError extends Error {
@@ -117,6 +124,10 @@ export interface TrafficOptions {
   rolloutTimeoutMs?: number;
   /** Rolling undo: how often to look at the rollout. */
   pollMs?: number;
+  /** After a write whose outcome is unknown: the pause before reading again; doubles each time. */
+  rereadMs?: number;
+  /** The longest pause between two such reads. */
+  rereadMaxMs?: number;
 }
 
 export const DEFAULT_TRAFFIC_OPTIONS: Required<TrafficOptions> = {
@@ -125,4 +136,6 @@ export const DEFAULT_TRAFFIC_OPTIONS: Required<TrafficOptions> = {
   requestTimeoutMs: 10_000,
   rolloutTimeoutMs: 10 * 60_000,
   pollMs: 2_000,
+  rereadMs: 1_000,
+  rereadMaxMs: 30_000,
 };

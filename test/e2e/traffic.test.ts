@@ -10,7 +10,11 @@ import type { Deployment } from '../../src/deployments/model.js';
 import type { KubeObject } from '../../src/sandbox/fake-kube.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
-import { rollbackMessageKey, trafficFailureKey } from '../../src/slack/render/operations.js';
+import {
+  rollbackMessageKey,
+  trafficFailureKey,
+  trafficUnknownKey,
+} from '../../src/slack/render/operations.js';
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { ROLLED_BACK } from '../../src/traffic/rolling.js';
@@ -173,7 +177,8 @@ beforeAll(async () => {
   infra = await startSimulatedInfra({ file, configDir: dir, prometheus: 'off', controllerDelayMs: 50 });
   const configPath = join(dir, 'flightdeck.yaml');
   await writeFile(configPath, stringify({ ...infra.file, checklists_dir: join(dir, 'checklists') }));
-  h = await startHarness({ configPath, kube: infra.kube });
+  // A write whose outcome is unknown is read again 50 ms, 100 ms, 200 ms … apart (1 s … 30 s in production).
+  h = await startHarness({ configPath, kube: infra.kube, traffic: { rereadMs: 50, rereadMaxMs: 200 } });
 }, 60_000);
 
 afterAll(async () => {
@@ -500,6 +505,10 @@ describe('traffic steps in the thread', () => {
     expect(JSON.stringify(reply.blocks)).toContain(
       '*The cluster shows:* canary 0% (stable 100%) via Ingress web-canary',
     );
+    // Said from what was read: the API refused the write, and the state above is what Flightdeck read.
+    expect(JSON.stringify(reply.blocks)).toContain(
+      'Nothing was half-applied: the API refused the change, and the state above is what Flightdeck read.',
+    );
     expect(infra.fakeKube.history(CANARY)).toHaveLength(ingressVersions);
     expect(canaryWeight()).toBe('0');
 
@@ -821,5 +830,150 @@ describe('/deploy pause and resume', () => {
     expect(restarted.until).toBeGreaterThanOrEqual(resumedAt + windowMs);
     expect(watched.at).toBeGreaterThanOrEqual(restarted.until);
     await resolveItem(h, id, checklist, smoke, { resolution: 'done', actor: DEPLOYER });
+  });
+});
+
+describe('under faults: what the thread does not know, it says', () => {
+  const SHOP_PATH = '/api/v1/namespaces/shop/services/shop';
+  /** The API server goes away once the shop Service is patched: its reads fail until `back()`. */
+  function apiGoesAwayAfterThePatch(): { back(): void } {
+    infra.fakeKube.requests.length = 0;
+    let away = true;
+    const patched = () => infra.fakeKube.requests.some((r) => r.verb === 'patch' && r.path === SHOP_PATH);
+    infra.fakeKube.failNext(
+      'get',
+      (request) => away && request.path === SHOP_PATH && patched(),
+      503,
+      Number.POSITIVE_INFINITY,
+    );
+    return {
+      back: () => {
+        away = false;
+      },
+    };
+  }
+
+  /** Every version of every message in the deployment's thread (and the card), as text. */
+  async function everythingSaid(id: string): Promise<string> {
+    await h.bot.context.presenter.idle();
+    const { channel, ts } = await cardOf(id);
+    const messages = [h.slack.message(channel, ts)!, ...h.slack.thread(channel, ts)];
+    return messages
+      .flatMap((message) => [message, ...message.history])
+      .map((version) => `${version.text}\n${JSON.stringify(version.blocks)}`)
+      .join('\n');
+  }
+
+  async function switchToGreen(): Promise<void> {
+    const views = h.slack.views.length;
+    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'traffic shop green');
+    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.confirmTraffic)).id);
+  }
+
+  it('a switch stored whose answer was lost, then unreadable: "outcome unknown — re-reading" until a read shows green', async () => {
+    const { id } = await startDeployment(h, 'shop', '10.0.0', DEPLOYER);
+    const api = apiGoesAwayAfterThePatch();
+    infra.fakeKube.applyThenDrop('patch', SHOP_PATH);
+    await switchToGreen();
+
+    // Green is live, but nobody can read it: the thread says it does not know, and keeps reading.
+    const unsure = await until(id, (d) => (d.operation?.uncertain?.reads ?? 0) >= 3, 'three failed reads');
+    expect(liveSlot()).toBe('green');
+    const run = unsure.operation!.run;
+    const ts = await waitUntil(() => h.bot.store.message(id, trafficUnknownKey(run)), 'the unknown message');
+    await h.bot.context.presenter.idle();
+    const unknown = h.slack.message('C0SHOP', ts)!;
+    expect(unknown.text).toMatch(
+      /^🔀 Shifting to the green slot: outcome unknown — re-reading \(last try .+, next in \d+m?s\)$/,
+    );
+    expect(unknown.updates).toBeGreaterThan(0); // each read updates it in place
+    expect(await cardText(id)).toContain('*Traffic:* unknown — re-reading');
+
+    api.back();
+    const known = await until(id, (d) => d.operation === undefined, 'a read-back');
+    expect(known.traffic?.current).toMatchObject({ slot: 'green' });
+    expect(known.traffic?.shifts.at(-1)).toMatchObject({
+      before: { slot: 'blue' },
+      after: { slot: 'green' },
+    });
+    await h.bot.context.presenter.idle();
+    const settled = h.slack.message('C0SHOP', ts)!;
+    expect(settled.text).toMatch(
+      /^🔀 Shifted to the green slot: a read-back shows it, after \d+m?s of not knowing$/,
+    );
+    expect(JSON.stringify(settled.blocks)).toContain(
+      '*The cluster shows:* green live via Service shop (selector slot=green)',
+    );
+    expect(await cardText(id)).toContain('*Traffic:* green live via Service shop (selector slot=green)');
+    // One message about the switch, and nothing in the thread ever claimed it had not happened.
+    const said = await everythingSaid(id);
+    expect(said).not.toMatch(/half-applied|refused/i);
+    expect(await h.bot.store.message(id, trafficFailureKey(run))).toBeUndefined();
+  });
+
+  it('a switch that did not land, then unreadable: "nothing was half-applied" only once a read shows blue', async () => {
+    const { id } = await startDeployment(h, 'shop', '11.0.0', DEPLOYER);
+    const api = apiGoesAwayAfterThePatch();
+    infra.fakeKube.failNext('patch', SHOP_PATH, 'reset');
+    await switchToGreen();
+
+    const unsure = await until(id, (d) => (d.operation?.uncertain?.reads ?? 0) >= 2, 'two failed reads');
+    expect(liveSlot()).toBe('blue');
+    expect(await everythingSaid(id)).not.toMatch(/half-applied/i);
+
+    api.back();
+    const known = await until(id, (d) => d.operation === undefined, 'a read-back');
+    expect(known.traffic?.current).toMatchObject({ slot: 'blue' });
+    const ts = (await h.bot.store.message(id, trafficUnknownKey(unsure.operation!.run)))!;
+    await h.bot.context.presenter.idle();
+    const settled = h.slack.message('C0SHOP', ts)!;
+    expect(settled.text).toBe(
+      '🔀 Shifting to the green slot did not take: a read-back shows blue live via Service shop (selector slot=blue)',
+    );
+    expect(JSON.stringify(settled.blocks)).toMatch(
+      /Nothing was half-applied: a read-back at .* shows the state above/,
+    );
+    expect(await cardText(id)).toContain('*Traffic:* blue live via Service shop (selector slot=blue)');
+    // The step can be asked for again: nothing is in flight any more.
+    await switchToGreen();
+    await until(id, (d) => d.traffic?.current?.slot === 'green', 'the switch, asked again');
+  });
+
+  it('a rollback stored whose answer was lost: neither failed nor done while unknown, rolled back once a read shows blue', async () => {
+    const id = await shopOnGreen('12.0.0');
+    const api = apiGoesAwayAfterThePatch();
+    infra.fakeKube.applyThenDrop('patch', SHOP_PATH, 500);
+    const views = h.slack.views.length;
+    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'rollback shop checkout fails on green');
+    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.rollback)).id, {
+      reason: 'checkout fails on green',
+    });
+
+    const unsure = await until(id, (d) => (d.operation?.uncertain?.reads ?? 0) >= 2, 'two failed reads');
+    expect(liveSlot()).toBe('blue');
+    expect(unsure.status).toBe('active');
+    expect(unsure.rollback?.error).toBeUndefined();
+    const [message, ...more] = await rollbackMessages(id);
+    expect(more).toEqual([]);
+    expect(message!.text).toMatch(
+      /^↩️ Rolling back shop 12\.0\.0: outcome unknown — re-reading \(last try .+, next in \d+m?s\)$/,
+    );
+    expect(await cardText(id)).toContain('*Traffic:* unknown — re-reading');
+
+    api.back();
+    const rolledBack = await until(id, (d) => d.status === 'rolled_back', 'the rollback, read back');
+    expect(rolledBack.rollback).toMatchObject({
+      moved: true,
+      before: { slot: 'green' },
+      after: { slot: 'blue' },
+    });
+    const [settled, ...others] = await rollbackMessages(id);
+    expect(others).toEqual([]);
+    expect(settled!.text).toMatch(/^↩️ Rolled back shop 12\.0\.0 in /);
+    expect(JSON.stringify(settled!.blocks)).toContain(
+      '*After:* blue live via Service shop (selector slot=blue)',
+    );
+    expect(await cardText(id)).toContain('*Traffic:* blue live via Service shop (selector slot=blue)');
+    expect(await everythingSaid(id)).not.toMatch(/half-applied|Rollback of shop 12\.0\.0 failed/i);
   });
 });

@@ -40,6 +40,7 @@ export interface HarnessOptions {
   role?: StartOptions['role'];
   worker?: StartOptions['worker'];
   kube?: StartOptions['kube'];
+  traffic?: StartOptions['traffic'];
   checkModules?: StartOptions['checkModules'];
   sweepIntervalMs?: StartOptions['sweepIntervalMs'];
   inbox?: StartOptions['inbox'];
@@ -103,6 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       role: options.role ?? 'all',
       worker: options.worker ?? { run: { backoffMs: 20 } },
       ...(options.kube ? { kube: options.kube } : {}),
+      ...(options.traffic ? { traffic: options.traffic } : {}),
       ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       ...(options.checkModules ? { checkModules: options.checkModules } : {}),
       ...(options.inbox ? { inbox: options.inbox } : {}),

@@ -32,6 +32,13 @@ export function resolveItem(
   if (isResolved(itemState)) {
     return reject('unchanged', `"${item.title}" is already ${describeStatus(itemState)}.`);
   }
+  // Skipping would record "traffic not moved" while its write may have moved it.
+  if (current.operation?.uncertain && current.operation.itemId === item.id) {
+    return reject(
+      'busy',
+      `Whether “${item.title}” moved traffic is unknown; Flightdeck is reading the cluster until it knows. Roll back if you cannot wait.`,
+    );
+  }
   if (phaseState?.status === 'completed' && item.required) {
     return reject('phase_closed', `"${phase.title}" is already complete.`);
   }

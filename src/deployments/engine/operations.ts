@@ -4,12 +4,20 @@ import {
   copyForChange,
   type Deployment,
   isRollingBack,
+  type Operation,
+  type OutcomeUnknown,
   type TrafficState,
   type TrafficTarget,
 } from '../model.js';
 import { advance, openRollbackWalk, scheduleFollowUps } from './phases.js';
 import { blockedBy, findItem, reject } from './rules.js';
-import type { Command, Decision, DeploymentEvent } from './types.js';
+import {
+  type Command,
+  type Decision,
+  type DeploymentEvent,
+  isUnknownOutcome,
+  type UnknownOutcome,
+} from './types.js';
 
 /**
  * Traffic and rollback: the engine decides, a worker changes the cluster and reports back. One operation
@@ -19,6 +27,10 @@ import type { Command, Decision, DeploymentEvent } from './types.js';
  * deployment started (`liveAtStart`), never "the other slot" or "the previous revision". A trigger that
  * fired without rolling back by itself holds every shift that would send more users to the new code,
  * until someone who may roll back does, or overrides the hold with a reason.
+ *
+ * A write whose outcome is unknown (it may have been applied, and nothing could be read since) is neither
+ * done nor failed: the operation stays in flight, `uncertain`, while a worker reads the cluster again
+ * with backoff; what a read shows decides. Meanwhile no other shift starts and the flow holds.
  */
 
 export function requestTraffic(
@@ -98,12 +110,34 @@ export function recordTraffic(
   if (operation?.kind !== 'traffic' || operation.run !== command.run || !operation.target) {
     return reject('unchanged', `Traffic operation ${command.run} is no longer current.`);
   }
-  const state = copyForChange(current);
-  delete state.operation;
   const { outcome } = command;
   const target = operation.target as TrafficTarget;
   const itemId = operation.itemId;
+  if (isUnknownOutcome(outcome)) {
+    const state = stillUnknown(current, operation, outcome, command.at);
+    const uncertain = state.operation?.uncertain as OutcomeUnknown;
+    return {
+      ok: true,
+      state,
+      events: [
+        {
+          type: 'traffic.unknown',
+          at: command.at,
+          actor: operation.requestedBy,
+          run: command.run,
+          target,
+          ...(itemId ? { itemId } : {}),
+          message: outcome.message,
+          reads: uncertain.reads,
+          nextAt: uncertain.nextAt,
+        },
+      ],
+    };
+  }
+  const state = copyForChange(current);
+  delete state.operation;
   const events: DeploymentEvent[] = [];
+  const unknownSince = operation.uncertain ? { unknownSince: operation.uncertain.since } : {};
   if (outcome.ok) {
     const traffic = state.traffic ?? { shifts: [] };
     traffic.initial ??= outcome.before;
@@ -128,6 +162,7 @@ export function recordTraffic(
       before: outcome.before,
       after: outcome.after,
       durationMs: outcome.durationMs,
+      ...unknownSince,
     });
     if (itemId) {
       state.items[itemId] = {
@@ -164,6 +199,7 @@ export function recordTraffic(
       code: outcome.code,
       message: outcome.message,
       ...(outcome.state ? { state: outcome.state } : {}),
+      ...unknownSince,
     });
     if (itemId) {
       state.items[itemId] = {
@@ -173,8 +209,33 @@ export function recordTraffic(
         result: { outcome: 'failed', summary: outcome.message, attempts: 1, durationMs: 0, at: command.at },
       };
     }
+    // The flow held while the outcome was unknown; items resolved meanwhile may close the phase now.
+    if (operation.uncertain) advance(checklist, state, command.at, events);
   }
   return { ok: true, state, events };
+}
+
+/** The outcome is (still) unknown: the operation stays in flight, to be read again at `rereadAt`. */
+function stillUnknown(
+  current: Deployment,
+  operation: Operation,
+  outcome: UnknownOutcome,
+  at: number,
+): Deployment {
+  const state = copyForChange(current);
+  const earlier = operation.uncertain;
+  state.operation = {
+    ...operation,
+    uncertain: {
+      since: earlier?.since ?? at,
+      message: earlier?.message ?? outcome.message,
+      reads: (earlier?.reads ?? 0) + 1,
+      lastTry: at,
+      nextAt: outcome.rereadAt,
+      ...(earlier ? { lastError: outcome.message } : {}),
+    },
+  };
+  return state;
 }
 
 export function requestRollback(
@@ -255,10 +316,30 @@ export function recordRollback(
   if (operation?.kind !== 'rollback' || operation.run !== command.run || !current.rollback) {
     return reject('unchanged', `Rollback ${command.run} is no longer current.`);
   }
+  const { outcome } = command;
+  if (isUnknownOutcome(outcome)) {
+    // Neither failed nor completed: the rollback is still in progress, and the checklist keeps waiting.
+    const state = stillUnknown(current, operation, outcome, command.at);
+    const uncertain = state.operation?.uncertain as OutcomeUnknown;
+    return {
+      ok: true,
+      state,
+      events: [
+        {
+          type: 'rollback.unknown',
+          at: command.at,
+          actor: BOT_ACTOR,
+          run: command.run,
+          message: outcome.message,
+          reads: uncertain.reads,
+          nextAt: uncertain.nextAt,
+        },
+      ],
+    };
+  }
   const state = copyForChange(current);
   delete state.operation;
   const rollback = state.rollback as NonNullable<Deployment['rollback']>;
-  const { outcome } = command;
   if (!outcome.ok) {
     rollback.error = outcome.message;
     if (outcome.state) rollback.errorState = outcome.state;
@@ -279,8 +360,13 @@ export function recordRollback(
     };
   }
   const durationMs = command.at - rollback.requestedAt;
-  // Nothing had moved: this attempt wrote nothing and no earlier attempt of this rollback may have.
-  const moved = outcome.attempts > 0 || rollback.retried === true || !current.trafficStrategy;
+  // Nothing had moved: this attempt wrote nothing and no earlier attempt of this rollback may have (a
+  // write whose outcome was unknown may have: the read-back that settled it writes nothing itself).
+  const moved =
+    outcome.attempts > 0 ||
+    rollback.retried === true ||
+    operation.uncertain !== undefined ||
+    !current.trafficStrategy;
   delete rollback.error;
   delete rollback.errorState;
   Object.assign(rollback, {

@@ -32,7 +32,8 @@ export function advance(
   while (state.currentPhase < checklist.phases.length) {
     const phase = checklist.phases[state.currentPhase] as Phase;
     const done = phase.items.every((item) => !item.required || isResolved(state.items[item.id]));
-    if (!done) {
+    // While a shift's outcome is unknown, what serves users is unknown: the flow waits for a read-back.
+    if (!done || state.operation?.uncertain) {
       startReachedWork(checklist, state, at, events);
       return;
     }

@@ -104,7 +104,23 @@ export type Command =
 /** What a traffic or rollback operation did on the cluster. */
 export type OperationOutcome =
   | { ok: true; before: TrafficState; after: TrafficState; attempts: number; durationMs: number }
-  | { ok: false; code: string; message: string; state?: TrafficState };
+  | { ok: false; code: string; message: string; state?: TrafficState }
+  | UnknownOutcome;
+
+/**
+ * The write may have been applied and the cluster could not be read since: nobody knows what serves users.
+ * Not a failure: the worker reads again at `rereadAt`, and reports what the read shows.
+ */
+export interface UnknownOutcome {
+  ok: false;
+  code: 'unknown';
+  message: string;
+  rereadAt: number;
+}
+
+export function isUnknownOutcome(outcome: OperationOutcome): outcome is UnknownOutcome {
+  return !outcome.ok && outcome.code === 'unknown';
+}
 
 export type DeploymentEvent =
   | {
@@ -217,6 +233,8 @@ export type DeploymentEvent =
       before: TrafficState;
       after: TrafficState;
       durationMs: number;
+      /** The outcome was unknown from then until this read-back. */
+      unknownSince?: number;
     }
   | {
       type: 'traffic.failed';
@@ -228,6 +246,21 @@ export type DeploymentEvent =
       code: string;
       message: string;
       state?: TrafficState;
+      /** The outcome was unknown from then until this read-back. */
+      unknownSince?: number;
+    }
+  /** The shift's write may have been applied and no read has shown the cluster since; read again at `nextAt`. */
+  | {
+      type: 'traffic.unknown';
+      at: number;
+      actor: Actor;
+      run: number;
+      target: TrafficTarget;
+      itemId?: string;
+      message: string;
+      /** Reads that failed so far. */
+      reads: number;
+      nextAt: number;
     }
   | {
       type: 'rollback.requested';
@@ -257,6 +290,16 @@ export type DeploymentEvent =
       code: string;
       message: string;
       state?: TrafficState;
+    }
+  /** The rollback's write may have been applied and no read has shown the cluster since. */
+  | {
+      type: 'rollback.unknown';
+      at: number;
+      actor: Actor;
+      run: number;
+      message: string;
+      reads: number;
+      nextAt: number;
     }
   | { type: 'guards.armed'; at: number; actor: Actor }
   | { type: 'guard.fired'; at: number; actor: Actor; triggerId: string; measured: string }

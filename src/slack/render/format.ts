@@ -25,6 +25,13 @@ export function slackTime(ms: number): string {
   return `<!date^${seconds}^{time}|${fallback} UTC>`;
 }
 
+/** The same to the second, for things seconds apart (reads retried with backoff). */
+export function slackTimeWithSeconds(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const fallback = new Date(ms).toISOString().slice(11, 19);
+  return `<!date^${seconds}^{time_secs}|${fallback} UTC>`;
+}
+
 export function slackDateTime(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;

@@ -1,7 +1,13 @@
 import type { types } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import type { DeploymentEvent } from '../../deployments/engine.js';
-import type { Deployment, TrafficState, TrafficTarget } from '../../deployments/model.js';
+import {
+  type Deployment,
+  isTerminal,
+  type OutcomeUnknown,
+  type TrafficState,
+  type TrafficTarget,
+} from '../../deployments/model.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {
@@ -11,6 +17,7 @@ import {
   mention,
   type SlackMessage,
   slackTime,
+  slackTimeWithSeconds,
   truncate,
 } from './format.js';
 
@@ -31,6 +38,16 @@ export function parseRollbackMessageKey(key: string): number | undefined {
 
 export function trafficFailureKey(run: number): string {
   return `traffic-failed:${run}`;
+}
+
+/** The message about a shift whose outcome went unknown: posted then, updated until a read settles it. */
+export function trafficUnknownKey(run: number): string {
+  return `traffic-unknown:${run}`;
+}
+
+export function parseTrafficUnknownKey(key: string): number | undefined {
+  const match = /^traffic-unknown:(\d+)$/.exec(key);
+  return match ? Number(match[1]) : undefined;
 }
 
 export function guardAlertKey(triggerId: string, firedAt: number): string {
@@ -56,6 +73,20 @@ function whatLive(value: TrafficState | undefined): string {
 
 function state(label: string, value: TrafficState | undefined): string {
   return value ? `*${label}:* ${escapeText(truncate(value.description, 300))}` : '';
+}
+
+/** "outcome unknown — re-reading (last try 14:02:05, next in 4s)". */
+function rereading(uncertain: OutcomeUnknown): string {
+  const next = formatDuration(uncertain.nextAt - uncertain.lastTry);
+  return `outcome unknown — re-reading (last try ${slackTimeWithSeconds(uncertain.lastTry)}, next in ${next})`;
+}
+
+/** Why the outcome is unknown, and what the latest read ran into. */
+function unknownBecause(uncertain: OutcomeUnknown): string[] {
+  return [
+    `*Unknown because:* ${escapeText(truncate(uncertain.message, 500))}`,
+    uncertain.lastError ? `*Latest read:* ${escapeText(truncate(uncertain.lastError, 300))}` : '',
+  ];
 }
 
 /** The rollback of `run`: in progress, verified (before → after, how long), or failed (and what shows now). */
@@ -109,6 +140,26 @@ export function renderRollback(deployment: Deployment, run: number, deployers: s
         ],
       },
     );
+  } else if (current && deployment.operation?.uncertain) {
+    // Neither done nor failed: its write may have landed, and no read has shown the cluster since.
+    const uncertain = deployment.operation.uncertain;
+    const ended = isTerminal(deployment);
+    const outcome = ended
+      ? 'outcome never learned — the deployment ended before a read succeeded'
+      : rereading(uncertain);
+    text = `↩️ ${ended ? 'Rollback of' : 'Rolling back'} ${what}: ${outcome}`;
+    const lines = [
+      // The time is a Slack date token: only the words around it are escaped.
+      `*↩️ ${ended ? 'Rollback of' : 'Rolling back'} ${escapeText(what)}: ${outcome}*`,
+      why,
+      ...unknownBecause(uncertain),
+      ended ? '' : '_Traffic may be back or not: the checklist waits until a read shows what serves users._',
+    ].filter(Boolean);
+    blocks.push({
+      type: 'section',
+      block_id: 'rollback.text',
+      text: { type: 'mrkdwn', text: lines.join('\n') },
+    });
   } else {
     text = `↩️ Rolling back ${what}…`;
     const lines = [`*${text}*`, why, state('Traffic now', deployment.traffic?.current)].filter(Boolean);
@@ -128,7 +179,7 @@ export function renderRollback(deployment: Deployment, run: number, deployers: s
   return { text, blocks };
 }
 
-/** A shift that did not happen: why, and what the cluster shows instead. */
+/** A shift that did not happen: why, and what the cluster shows instead, as far as it was read. */
 export function renderTrafficFailure(
   event: Extract<DeploymentEvent, { type: 'traffic.failed' }>,
 ): SlackMessage {
@@ -136,7 +187,7 @@ export function renderTrafficFailure(
   const lines = [
     `*${escapeText(truncate(text, 600))}*`,
     state('The cluster shows', event.state),
-    `_Nothing was half-applied: ${event.state ? 'the state above is what serves users now' : 'the change was refused'}._`,
+    `_${failureFootnote(event)}_`,
   ];
   return {
     text,
@@ -144,6 +195,81 @@ export function renderTrafficFailure(
       {
         type: 'section',
         block_id: 'traffic.failed',
+        text: { type: 'mrkdwn', text: lines.filter(Boolean).join('\n') },
+      },
+    ],
+  };
+}
+
+/**
+ * What a failed shift left, said from what was read. A write whose outcome is unknown never ends here
+ * (see renderTrafficUnknown); so without a state, the strategy stopped before writing. A failed write
+ * either was refused by the API (the state is what was read before it, or after the 409s), or failed on
+ * the way (the state is what a read after it showed), or was stored and did not hold (a mismatch).
+ */
+function failureFootnote(event: Extract<DeploymentEvent, { type: 'traffic.failed' }>): string {
+  if (!event.state) return 'No change was sent to the cluster.';
+  if (event.code === 'mismatch') return 'The change did not hold: the state above is what a read-back shows.';
+  if (event.code === 'timeout' || event.code === 'unavailable')
+    return 'Nothing was half-applied: a read after the failed write shows the state above.';
+  return 'Nothing was half-applied: the API refused the change, and the state above is what Flightdeck read.';
+}
+
+/**
+ * A shift whose write's outcome went unknown: one message, updated in place. While nobody knows: when it
+ * reads again. Then what the read-back showed — or that nobody found out, when a rollback took over or
+ * the deployment ended first. `audit` is the deployment's audit, where the settled outcome is.
+ */
+export function renderTrafficUnknown(
+  deployment: Deployment,
+  run: number,
+  audit: readonly DeploymentEvent[],
+): SlackMessage {
+  const ofRun = audit.filter((event) => 'run' in event && event.run === run);
+  const first = ofRun.find((event) => event.type === 'traffic.unknown');
+  const settled = ofRun.find((event) => event.type === 'traffic.shifted' || event.type === 'traffic.failed');
+  const operation = deployment.operation;
+  // Nobody reads for an ended deployment: "re-reading" would no longer be true.
+  const uncertain = operation?.run === run && !isTerminal(deployment) ? operation.uncertain : undefined;
+  const target =
+    operation?.run === run ? operation.target : first?.type === 'traffic.unknown' && first.target;
+  const what = target ? describeTarget(target) : 'the new traffic split';
+  let text: string;
+  let lines: string[];
+  if (uncertain) {
+    text = `🔀 Shifting to ${what}: ${rereading(uncertain)}`;
+    lines = [
+      // The time is a Slack date token: only the words around it are escaped.
+      `*🔀 Shifting to ${escapeText(what)}: ${rereading(uncertain)}*`,
+      ...unknownBecause(uncertain),
+      '_Traffic may have moved or not: no other shift starts and the checklist waits until a read shows what serves users._',
+    ];
+  } else if (settled?.type === 'traffic.shifted') {
+    const unknownFor = formatDuration(settled.at - (settled.unknownSince ?? settled.at));
+    text = `🔀 Shifted to ${what}: a read-back shows it, after ${unknownFor} of not knowing`;
+    lines = [`*${escapeText(text)}*`, state('The cluster shows', settled.after)];
+  } else if (settled?.type === 'traffic.failed' && settled.code === 'not_applied' && settled.state) {
+    text = `🔀 Shifting to ${what} did not take: a read-back shows ${settled.state.description}`;
+    lines = [
+      `*${escapeText(truncate(text, 600))}*`,
+      `_Nothing was half-applied: a read-back at ${slackTimeWithSeconds(settled.at)} shows the state above, and it is what serves users now._`,
+    ];
+  } else if (settled?.type === 'traffic.failed') {
+    text = `🔀 Shifting to ${what} failed: ${settled.message}`;
+    lines = [`*${escapeText(truncate(text, 600))}*`, state('The cluster shows', settled.state)];
+  } else {
+    const why = deployment.rollback
+      ? 'the rollback took over, and reads the cluster itself'
+      : 'the deployment ended before a read succeeded';
+    text = `🔀 Shifting to ${what}: outcome never learned — ${why}`;
+    lines = [`*${escapeText(text)}*`];
+  }
+  return {
+    text,
+    blocks: [
+      {
+        type: 'section',
+        block_id: 'traffic.unknown',
         text: { type: 'mrkdwn', text: lines.filter(Boolean).join('\n') },
       },
     ],

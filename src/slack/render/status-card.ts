@@ -68,7 +68,17 @@ export function renderStatusCard(
   ].filter(Boolean);
   let progress = `${bar}${extras.length ? ` · ${extras.join(' · ')}` : ''}`;
   const traffic = deployment.traffic?.current?.description;
-  if (traffic) progress += `\n*Traffic:* ${escapeText(truncate(traffic, 300))}`;
+  const operation = deployment.operation;
+  if (operation?.uncertain) {
+    // Nobody reads for an ended deployment: then it stays unknown.
+    const state = isTerminal(deployment)
+      ? 'unknown — no read succeeded before the deployment ended'
+      : 'unknown — re-reading';
+    const before = traffic
+      ? ` (last read before the ${operation.kind === 'rollback' ? 'rollback' : 'shift'}: ${escapeText(truncate(traffic, 300))})`
+      : '';
+    progress += `\n*Traffic:* ${state}${before}`;
+  } else if (traffic) progress += `\n*Traffic:* ${escapeText(truncate(traffic, 300))}`;
   if (rollback?.error) progress += `\n⚠️ *Rollback failed:* ${escapeText(truncate(rollback.error, 300))}`;
   const followUps = checklist.phases.filter((phase) => phase.after !== undefined);
   if (followUps.length > 0 && deployment.followUpsFrom !== undefined) {

@@ -355,12 +355,227 @@ describe('rollback after promotion', () => {
   });
 });
 
+describe('an operation whose outcome is unknown', () => {
+  const lost =
+    'outcome unknown: the Kubernetes API answered 500 (patch Ingress checkout), and reading it back failed too';
+  const unknown = (runNumber: number, at: number, rereadAt: number, message = lost): Command => ({
+    type: 'traffic-result',
+    run: runNumber,
+    at,
+    outcome: { ok: false, code: 'unknown', message, rereadAt },
+  });
+  /** The 5% shift's write may have landed, and nothing could be read since. */
+  const uncertain = () => run(state0(), unknown(1, 2_500, 3_500));
+
+  it('stays in flight: the step keeps running, nothing else shifts, the step cannot be skipped', () => {
+    const { state, events } = uncertain();
+    expect(events).toEqual(['traffic.unknown']);
+    expect(state.operation).toMatchObject({
+      kind: 'traffic',
+      run: 1,
+      uncertain: { since: 2_500, message: lost, reads: 1, lastTry: 2_500, nextAt: 3_500 },
+    });
+    expect(state.items.five).toMatchObject({ status: 'running', run: 1 });
+    // Nothing claims the canary moved or stayed: what was last read stays what was last read.
+    expect(state.traffic).toEqual(state0().traffic);
+    expect(state.guardsArmedAt).toBeUndefined();
+    expect(
+      decide(canary, state, {
+        type: 'request-traffic',
+        target: { weight: 0 },
+        actor: 'U0REQ',
+        actorRoles: ['deployer'],
+        at: 3_000,
+      }),
+    ).toMatchObject({ ok: false, code: 'busy' });
+    expect(
+      decide(canary, state, {
+        type: 'resolve-item',
+        itemId: 'five',
+        resolution: 'skipped',
+        reason: 'it hangs',
+        actor: 'U0REQ',
+        actorRoles: ['deployer'],
+        at: 3_000,
+      }),
+    ).toMatchObject({ ok: false, code: 'busy' });
+  });
+
+  it('counts each failed re-read, keeping why it became unknown and when it started', () => {
+    const again = run(uncertain().state, unknown(1, 3_500, 5_500, 'cannot reach the Kubernetes API'));
+    expect(again.events).toEqual(['traffic.unknown']);
+    expect(again.state.operation?.uncertain).toEqual({
+      since: 2_500,
+      message: lost,
+      reads: 2,
+      lastTry: 3_500,
+      nextAt: 5_500,
+      lastError: 'cannot reach the Kubernetes API',
+    });
+  });
+
+  it('a read-back that shows the target: the shift is done, from the last state read before it', () => {
+    const done = decide(canary, uncertain().state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 6_000,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 4_000 },
+    });
+    if (!done.ok) throw new Error(done.message);
+    expect(done.events.map((event) => event.type)).toEqual([
+      'traffic.shifted',
+      'guards.armed',
+      'wait.started',
+    ]);
+    expect(done.events[0]).toMatchObject({ unknownSince: 2_500, before: stable, after: at5 });
+    expect(done.state.operation).toBeUndefined();
+    expect(done.state.items.five).toMatchObject({ status: 'done', result: { summary: at5.description } });
+    expect(done.state.traffic?.current).toEqual(at5);
+  });
+
+  it('a read-back that does not show it: not applied, with what was read; the step can be pressed again', () => {
+    const failed = decide(canary, uncertain().state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 6_000,
+      outcome: {
+        ok: false,
+        code: 'not_applied',
+        message: 'not applied: a read-back shows canary 0%',
+        state: stable,
+      },
+    });
+    if (!failed.ok) throw new Error(failed.message);
+    expect(failed.events).toEqual([
+      expect.objectContaining({
+        type: 'traffic.failed',
+        code: 'not_applied',
+        state: stable,
+        unknownSince: 2_500,
+      }),
+    ]);
+    expect(failed.state.items.five).toMatchObject({ status: 'failed' });
+    expect(run(failed.state, shift('five')).state.operation).toMatchObject({ run: 2 });
+  });
+
+  it('holds the flow: a phase whose items are all resolved does not close until the outcome is known', () => {
+    const twoPhases = checklistSchema.parse({
+      id: 'two',
+      title: 'Two',
+      phases: [
+        { id: 'first', title: 'First', items: [{ id: 'a', kind: 'manual', title: 'A' }] },
+        { id: 'second', title: 'Second', items: [{ id: 'b', kind: 'manual', title: 'B' }] },
+      ],
+    });
+    const step = (state: Deployment, command: Command) => {
+      const decision = decide(twoPhases, state, command);
+      if (!decision.ok) throw new Error(decision.message);
+      return decision;
+    };
+    let state = startDeployment(twoPhases, params).state;
+    state = step(state, {
+      type: 'request-traffic',
+      target: { weight: 50 },
+      actor: 'U0REQ',
+      actorRoles: ['deployer'],
+      at: 2_000,
+    }).state;
+    state = step(state, unknown(1, 2_500, 3_500)).state;
+    const resolved = step(state, {
+      type: 'resolve-item',
+      itemId: 'a',
+      resolution: 'done',
+      actor: 'U0REQ',
+      actorRoles: ['deployer'],
+      at: 3_000,
+    });
+    expect(resolved.state.currentPhase).toBe(0);
+    expect(resolved.state.phases.first?.status).toBe('active');
+    const known = step(resolved.state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 4_000,
+      outcome: { ok: false, code: 'not_applied', message: 'not applied', state: stable },
+    });
+    expect(known.state.currentPhase).toBe(1);
+    expect(known.events.map((event) => event.type)).toEqual([
+      'traffic.failed',
+      'phase.completed',
+      'phase.opened',
+    ]);
+  });
+
+  it('a rollback is neither failed nor completed while unknown, and counts as moved once a read-back shows it', () => {
+    const requested = run(state0(), {
+      type: 'request-rollback',
+      actor: 'U0REQ',
+      actorRoles: [],
+      reason: 'error rate up',
+      at: 10_000,
+    }).state;
+    const rollbackUnknown = (at: number): Command => ({
+      type: 'rollback-result',
+      run: 2,
+      at,
+      outcome: { ok: false, code: 'unknown', message: lost, rereadAt: at + 1_000 },
+    });
+    const unsure = run(requested, rollbackUnknown(10_500));
+    expect(unsure.events).toEqual(['rollback.unknown']);
+    expect(unsure.state.status).toBe('active');
+    expect(unsure.state.rollback?.error).toBeUndefined();
+    expect(unsure.state.rollback?.completedAt).toBeUndefined();
+    expect(unsure.state.operation?.uncertain).toMatchObject({ since: 10_500, reads: 1, nextAt: 11_500 });
+    // The checklist still waits for the rollback, and a second one is not started meanwhile.
+    expect(decide(canary, unsure.state, shift('five'))).toMatchObject({ ok: false, code: 'not_active' });
+    expect(
+      decide(canary, unsure.state, {
+        type: 'request-rollback',
+        actor: 'U0REQ',
+        actorRoles: [],
+        reason: 'again',
+        at: 11_000,
+      }),
+    ).toMatchObject({ ok: false, code: 'not_active' });
+
+    // The verification wrote nothing (attempts 0): the earlier write did it, so it moved.
+    const done = run(unsure.state, {
+      type: 'rollback-result',
+      run: 2,
+      at: 12_000,
+      outcome: { ok: true, before: at5, after: stable, attempts: 0, durationMs: 10 },
+    });
+    expect(done.events).toEqual(['rollback.completed']);
+    expect(done.state).toMatchObject({
+      status: 'rolled_back',
+      rollback: { moved: true, before: at5, after: stable },
+    });
+
+    const notApplied = run(unsure.state, {
+      type: 'rollback-result',
+      run: 2,
+      at: 12_000,
+      outcome: {
+        ok: false,
+        code: 'not_applied',
+        message: 'not applied: a read-back shows canary 5%',
+        state: at5,
+      },
+    });
+    expect(notApplied.events).toEqual(['rollback.failed']);
+    expect(notApplied.state.rollback).toMatchObject({
+      error: 'not applied: a read-back shows canary 5%',
+      errorState: at5,
+    });
+  });
+});
+
 describe('operations under any sequence of commands', () => {
-  it('never edit their input, keep one operation in flight, and end rolled back only after a verified rollback', async () => {
+  it('never edit their input, keep one operation in flight, hold the flow while unknown, and end rolled back only after a verified rollback', async () => {
     const fc = (await import('fast-check')).default;
     const outcome = fc.oneof(
       fc.constant({ ok: true as const, before: stable, after: at5, attempts: 1, durationMs: 5 }),
       fc.constant({ ok: false as const, code: 'forbidden', message: 'no', state: stable }),
+      fc.constant({ ok: false as const, code: 'unknown' as const, message: 'lost', rereadAt: 1 }),
     );
     const command: import('fast-check').Arbitrary<Command> = fc.oneof(
       fc.record({
@@ -415,6 +630,9 @@ describe('operations under any sequence of commands', () => {
             expect(state.rollback?.completedAt).toBeDefined();
             expect(decision.events.map((event) => event.type)).toContain('rollback.completed');
           }
+          // While an operation's outcome is unknown, the flow does not move on.
+          if (before.operation?.uncertain && state.operation?.run === before.operation.run)
+            expect(state.currentPhase).toBe(before.currentPhase);
           // A running traffic step always belongs to the operation in flight.
           for (const id of ['five', 'full']) {
             if (state.items[id]?.status === 'running')

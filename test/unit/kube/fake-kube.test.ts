@@ -675,6 +675,43 @@ describe('faults and inspection', () => {
     expect(kube.requests.map((r) => r.status)).toEqual([503, 503, 200]);
   });
 
+  it('stores the next matching write and then loses its answer: a reset, or a 500 after storing', async () => {
+    kube.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'flags', namespace: 'checkout' },
+      data: { a: '1' },
+    });
+    const patch = (a: string) =>
+      k.core.patchNamespacedConfigMap({ name: 'flags', namespace: 'checkout', body: { data: { a } } }, merge);
+
+    kube.applyThenDrop('patch', 'configmaps');
+    await expect(
+      k.core.readNamespacedConfigMap({ name: 'flags', namespace: 'checkout' }),
+    ).resolves.toBeDefined();
+    const lost = await patch('2').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(lost).toBeInstanceOf(Error);
+    expect(lost).not.toBeInstanceOf(ApiException); // no answer at all: the connection was dropped
+    expect(kube.get('ConfigMap/checkout/flags')?.data).toEqual({ a: '2' });
+
+    kube.applyThenDrop('patch', 'configmaps', 500);
+    expect((await apiError(patch('3'))).code).toBe(500);
+    expect(kube.get('ConfigMap/checkout/flags')?.data).toEqual({ a: '3' });
+
+    // Spent: the next write is answered as usual.
+    await patch('4');
+    expect(kube.requests.filter((r) => r.verb === 'patch').map((r) => r.status)).toEqual([0, 500, 200]);
+    expect(kube.history('ConfigMap/checkout/flags').map((c) => c.data)).toEqual([
+      { a: '1' },
+      { a: '2' },
+      { a: '3' },
+      { a: '4' },
+    ]);
+  });
+
   it('answers the next write 409 Conflict and stores nothing', async () => {
     kube.put({
       apiVersion: 'v1',

@@ -180,6 +180,76 @@ describe('blue-green', () => {
     expect(error.message).toContain('the Kubernetes API answered 503');
   });
 
+  describe('a PATCH that was stored but whose answer was lost', () => {
+    /** Reads of the Service fail `times` times once green is stored (the API went away after the write). */
+    const readsFailOnceGreen = (times: number) =>
+      kube.failNext(
+        'get',
+        (request) =>
+          request.resource === 'services' && kube.get<V1Service>(REF)?.spec?.selector?.slot === 'green',
+        503,
+        times,
+      );
+
+    it('and the read after it fails too: outcome unknown, no state claimed; a later read finds green', async () => {
+      kube.applyThenDrop('patch', 'services');
+      readsFailOnceGreen(3);
+      const error = await trafficFailure(strategy.shift({ slot: 'green' }));
+      expect(error).toMatchObject({ code: 'unknown', retryable: false });
+      expect(error.state).toBeUndefined();
+      expect(error.message).toMatch(
+        /^outcome unknown: cannot reach the Kubernetes API \(patch Service production\/api-gateway\): .*, and reading it back failed too$/,
+      );
+      expect(kube.requests.map((r) => `${r.verb} ${r.status}`)).toEqual(['get 200', 'patch 0', 'get 503']);
+      // It was applied: green is live, whatever the caller could tell.
+      expect(slots()).toEqual(['blue', 'green']);
+      expect(await trafficFailure(strategy.current())).toMatchObject({ code: 'unavailable' });
+      expect(await trafficFailure(strategy.current())).toMatchObject({ code: 'unavailable' });
+      expect(await strategy.current()).toMatchObject({ slot: 'green' });
+    });
+
+    it('and the read after it works: the read shows green, so the switch is done and verified', async () => {
+      kube.applyThenDrop('patch', 'services', 500);
+      const change = await strategy.shift({ slot: 'green' });
+      expect(change).toMatchObject({ before: { slot: 'blue' }, after: { slot: 'green' }, attempts: 1 });
+      expect(kube.requests.map((r) => `${r.verb} ${r.status}`)).toEqual(['get 200', 'patch 500', 'get 200']);
+    });
+
+    it('a rollback whose write may have landed and cannot be read back is unknown as well', async () => {
+      kube.put<V1Service>({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'api-gateway', namespace: 'production' },
+        spec: { selector: { app: 'api-gateway', slot: 'green' }, ports: [{ port: 3000 }] },
+      });
+      kube.applyThenDrop('patch', 'services', 504);
+      kube.failNext(
+        'get',
+        (request) =>
+          request.resource === 'services' && kube.get<V1Service>(REF)?.spec?.selector?.slot === 'blue',
+        'reset',
+      );
+      const error = await trafficFailure(strategy.rollback(undefined, { to: { slot: 'blue' } }));
+      expect(error).toMatchObject({ code: 'unknown' });
+      expect(error.state).toBeUndefined();
+      expect(kube.get<V1Service>(REF)?.spec?.selector?.slot).toBe('blue');
+    });
+  });
+
+  it('a read-back that fails after an answered write: outcome unknown, not "refused"', async () => {
+    kube.failNext(
+      'get',
+      (request) =>
+        request.resource === 'services' && kube.get<V1Service>(REF)?.spec?.selector?.slot === 'green',
+      503,
+    );
+    const error = await trafficFailure(strategy.shift({ slot: 'green' }));
+    expect(error).toMatchObject({ code: 'unknown' });
+    expect(error.state).toBeUndefined();
+    expect(error.message).toMatch(/^outcome unknown: the Kubernetes API answered 503 \(read back Service/);
+    expect(slots()).toEqual(['blue', 'green']);
+  });
+
   it('stops when the signal fires, without writing', async () => {
     kube.delay(500, 'services');
     const controller = new AbortController();

@@ -308,6 +308,34 @@ describe('rolling: rollout undo through the API', () => {
     expect(kube.requests.filter((r) => r.verb === 'patch').map((r) => r.status)).toEqual([409, 200]);
   });
 
+  it('an undo stored whose answer was lost, and the read after it fails too: outcome unknown', async () => {
+    kube.applyThenDrop('patch', 'deployments');
+    kube.failNext(
+      'get',
+      (request) =>
+        request.resource === 'deployments' &&
+        kube.get<V1Deployment>(REF)?.spec?.template?.spec?.containers?.[0]?.image === image('1.4.1'),
+      503,
+    );
+    const error = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
+    expect(error).toMatchObject({ code: 'unknown', retryable: false });
+    expect(error.state).toBeUndefined();
+    expect(error.message).toMatch(/^outcome unknown: cannot reach the Kubernetes API \(patch Deployment/);
+    expect(kube.get<V1Deployment>(REF)?.spec?.template).toEqual(template('1.4.1'));
+  });
+
+  it('an undo stored whose answer was lost, read fine afterwards: followed to the end like any undo', async () => {
+    playController();
+    kube.applyThenDrop('patch', 'deployments', 500);
+    const change = await strategy.rollback(undefined, STARTED_AT_1);
+    expect(change).toMatchObject({
+      before: { revision: 2, image: image('1.4.2') },
+      after: { revision: 3, image: image('1.4.1') },
+      attempts: 1,
+    });
+    expect(kube.requests.filter((r) => r.verb === 'patch').map((r) => r.status)).toEqual([500]);
+  });
+
   it('403: forbidden with the API message, the Deployment unchanged', async () => {
     kube.forbid('patch', 'deployments');
     const error = await trafficFailure(strategy.rollback(undefined, STARTED_AT_1));
