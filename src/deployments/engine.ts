@@ -38,7 +38,7 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  */
 
 export { startDeployment } from './engine/lifecycle.js';
-export { withoutTemplate } from './engine/operations.js';
+export { commandShiftPlan, withoutTemplate } from './engine/operations.js';
 export {
   authorize,
   deployersPhrase,

@@ -21,12 +21,14 @@ import {
   parseGuardAlertKey,
   parseRollbackMessageKey,
   parseTrafficUnknownKey,
+  renderCommandShift,
   renderGuardAlert,
   renderRollback,
   renderTrafficFailure,
   renderTrafficUnknown,
   rollbackMessageKey,
   trafficFailureKey,
+  trafficShiftKey,
   trafficUnknownKey,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
@@ -305,6 +307,11 @@ export class SlackPresenter implements ChangeListener {
           else if (event.type === 'traffic.failed' && !aboutUnknown)
             await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
               renderTrafficFailure(event),
+            );
+          // A shift by /deploy traffic is a message of its own: who, from → to, what the checklist did.
+          else if (event.type === 'traffic.shifted' && !event.itemId && !aboutUnknown)
+            await this.ensurePosted(deployment.id, trafficShiftKey(event.run), (fresh) =>
+              renderCommandShift(event, fresh.checklist, change.events),
             );
           break;
         }

@@ -385,6 +385,70 @@ async function clickStale(
 // ---------------------------------------------------------------------------------------------------
 
 describe('/deploy traffic', () => {
+  it('tells one story with the checklist: its own message, steps it covers done, a jumped watch asked first', async () => {
+    const { id } = await startDeployment(h, 'web', '1.5.0', DEPLOYER);
+    const card = await cardOf(id);
+
+    // 10%: the first step is done by the command, and the thread says who moved what, read back.
+    await h.driver.slash(DEPLOYER, 'C0WEB', '/deploy', 'traffic web 10');
+    let current = await until(
+      id,
+      (d) => d.items['canary-10']?.status === 'done',
+      'the step done by the command',
+    );
+    expect(current.items['canary-10']).toMatchObject({
+      by: DEPLOYER,
+      reason: expect.stringContaining('by /deploy traffic'),
+    });
+    await h.bot.context.presenter.idle();
+    const shiftMessage = () =>
+      h.slack.thread(card.channel, card.ts).filter((message) => message.text.includes('by /deploy traffic'));
+    await waitUntil(() => shiftMessage().length === 1 || undefined, 'the shift message');
+    expect(JSON.stringify(shiftMessage()[0]?.blocks)).toMatch(
+      /shifted traffic with `\/deploy traffic`\* — canary 0% \(stable 100%\) via Ingress web-canary → canary 10% \(stable 90%\) via Ingress web-canary/,
+    );
+    expect(JSON.stringify(shiftMessage()[0]?.blocks)).toContain('“Canary 10%” done by this shift');
+
+    // From the start, 50% would jump over the watch at 10% (not watched yet): asked first, nothing moves
+    // until confirmed.
+    await h.bot.deployments.execute(id, {
+      type: 'abort',
+      actor: 'flightdeck',
+      actorRoles: [],
+      reason: 'next part',
+      at: Date.now(),
+    });
+    infra.fakeKube.update<Annotated>(CANARY, (ingress) => {
+      ingress.metadata.annotations = { ...ingress.metadata.annotations, [WEIGHT]: '0' };
+    });
+    const second = await startDeployment(h, 'web', '1.5.1', DEPLOYER);
+    const secondCard = await cardOf(second.id);
+    const views = h.slack.views.length;
+    await h.driver.slash(DEPLOYER, 'C0WEB', '/deploy', 'traffic web 50');
+    const confirm = await modal(views, VIEW.confirmTraffic);
+    expect(JSON.stringify(confirm.view.blocks)).toContain('jumps over “Watch the canary at 10%”');
+    expect(JSON.stringify(confirm.view.blocks)).toContain('marks “Canary 10%”, “Canary 50%” done');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(canaryWeight()).toBe('0');
+    await h.driver.submitView(DEPLOYER, confirm.id);
+    current = await until(second.id, (d) => d.items['canary-50']?.status === 'done', 'the 50% step');
+    expect(canaryWeight()).toBe('50');
+    expect(current.items['canary-10']).toMatchObject({ status: 'done', by: DEPLOYER });
+    expect(current.items['watch-10']).toMatchObject({
+      status: 'skipped',
+      by: DEPLOYER,
+      reason: expect.stringMatching(/^jumped over by \/deploy traffic/),
+    });
+    await h.bot.context.presenter.idle();
+    const jumped = h.slack
+      .thread(secondCard.channel, secondCard.ts)
+      .filter((message) => message.text.includes('by /deploy traffic'));
+    expect(jumped).toHaveLength(1);
+    expect(JSON.stringify(jumped[0]?.blocks)).toContain(
+      'Watch windows jumped over (skipped): “Watch the canary at 10%”',
+    );
+  });
+
   it('shifts the canary weight, reads it back, and the card and audit say who, from where, to where', async () => {
     const { id } = await startDeployment(h, 'web', '1.0.0', DEPLOYER);
     const from = h.slack.ephemerals.length;

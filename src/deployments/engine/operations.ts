@@ -1,4 +1,4 @@
-import type { Checklist } from '../../checklists/schema.js';
+import type { Checklist, Item } from '../../checklists/schema.js';
 import {
   BOT_ACTOR,
   copyForChange,
@@ -70,6 +70,15 @@ export function requestTraffic(
       'held',
       `Held: the rollback trigger${holding.length > 1 ? 's' : ''} ${holding.map((id) => `“${id}”`).join(', ')} fired. Roll back, or override the hold with a reason (on the trigger’s message), before sending more traffic to the new version.`,
     );
+  }
+
+  if (!command.itemId && !command.confirmed) {
+    const { jumped } = commandShiftPlan(checklist, current, target);
+    if (jumped.length > 0)
+      return reject(
+        'unconfirmed',
+        `Shifting to ${'weight' in target ? `${target.weight}%` : target.slot} jumps over ${jumped.map((item) => `“${item.title}”`).join(', ')}, not watched yet. Confirm to shift anyway (they are marked skipped, with your name).`,
+      );
   }
 
   const state = copyForChange(current);
@@ -179,6 +188,9 @@ export function recordTraffic(
         },
       };
     }
+    // A shift by command and the checklist tell one story: the steps it covers are done by it, and the
+    // watch windows it jumped over (confirmed by whoever asked) are skipped, saying so.
+    if (!itemId) reconcileSteps(checklist, state, operation, outcome.after, command.at, events);
     // New code now takes traffic (any share, or the new slot): the rollback triggers start watching.
     if (state.guardsArmedAt === undefined && takesTraffic(target)) {
       state.guardsArmedAt = command.at;
@@ -438,6 +450,70 @@ export function recordGuardCleared(
     state,
     events: [{ type: 'guard.cleared', at: command.at, actor: BOT_ACTOR, triggerId: command.triggerId }],
   };
+}
+
+/**
+ * What a shift by command to `target` means for the open phase's checklist: the traffic steps it covers
+ * (a canary step at or below the new weight, a slot step to the same slot), in order up to the first it
+ * does not cover, and the watch windows among them that have not run out (jumped over).
+ */
+export function commandShiftPlan(
+  checklist: Checklist,
+  state: Deployment,
+  target: TrafficTarget,
+): { steps: Array<Extract<Item, { kind: 'traffic' }>>; jumped: Item[] } {
+  const phase = checklist.phases[state.currentPhase];
+  const steps: Array<Extract<Item, { kind: 'traffic' }>> = [];
+  const jumped: Item[] = [];
+  if (!phase || state.phases[phase.id]?.status !== 'active') return { steps, jumped };
+  let waits: Item[] = [];
+  for (const item of phase.items) {
+    const status = state.items[item.id]?.status ?? 'pending';
+    const open = !['done', 'passed', 'skipped', 'n/a'].includes(status);
+    if (item.kind === 'wait' && open) waits.push(item);
+    if (item.kind !== 'traffic' || !open) continue;
+    const covered =
+      'slot' in item.traffic
+        ? 'slot' in target && item.traffic.slot === target.slot
+        : 'weight' in target && item.traffic.weight <= target.weight;
+    if (!covered) break;
+    steps.push(item);
+    jumped.push(...waits);
+    waits = [];
+  }
+  return { steps, jumped };
+}
+
+function reconcileSteps(
+  checklist: Checklist,
+  state: Deployment,
+  operation: NonNullable<Deployment['operation']>,
+  after: TrafficState,
+  at: number,
+  events: DeploymentEvent[],
+): void {
+  const target = operation.target;
+  if (!target) return;
+  const { steps, jumped } = commandShiftPlan(checklist, state, target);
+  const phase = checklist.phases[state.currentPhase];
+  if (!phase) return;
+  const how = `by /deploy traffic (${after.description})`;
+  const resolve = (item: Item, to: 'done' | 'skipped', reason: string) => {
+    const from = state.items[item.id]?.status ?? 'pending';
+    state.items[item.id] = { status: to, by: operation.requestedBy, at, reason };
+    events.push({
+      type: 'item.resolved',
+      at,
+      actor: operation.requestedBy,
+      phaseId: phase.id,
+      itemId: item.id,
+      from,
+      to,
+      reason,
+    });
+  };
+  for (const item of jumped) resolve(item, 'skipped', `jumped over ${how}`);
+  for (const item of steps) resolve(item, 'done', how);
 }
 
 /** Someone who may roll back lets the next shifts go ahead although the trigger fired. */

@@ -38,11 +38,15 @@ export type Command =
   | { type: 'abort'; actor: Actor; actorRoles: readonly string[]; reason: string; at: number }
   | { type: 'pause'; actor: Actor; actorRoles: readonly string[]; at: number }
   | { type: 'resume'; actor: Actor; actorRoles: readonly string[]; at: number }
-  /** Shift traffic: from a checklist traffic item (`itemId`), or by command (`target`). */
+  /**
+   * Shift traffic: from a checklist traffic item (`itemId`), or by command (`target`). A command shift
+   * that would jump over a watch window of the open phase needs `confirmed` (the person saw what it skips).
+   */
   | {
       type: 'request-traffic';
       itemId?: string;
       target?: TrafficTarget;
+      confirmed?: boolean;
       actor: Actor;
       actorRoles: readonly string[];
       at: number;
@@ -361,6 +365,8 @@ export type RejectionCode =
   | 'not_applicable'
   /** A fired rollback trigger holds traffic shifts until someone rolls back or overrides it. */
   | 'held'
+  /** A shift by command would jump over a watch window: it is asked again, with what it skips. */
+  | 'unconfirmed'
   /** A later deployment of the service started: this one is no longer what runs. */
   | 'superseded';
 

@@ -1,4 +1,5 @@
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
+import type { Item } from '../../checklists/schema.js';
 import type { Command } from '../../deployments/engine.js';
 import { isRollingBack } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';
@@ -121,6 +122,8 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
     await run(context, client, { ...origin, user: body.user.id }, async (roles) => ({
       type: 'request-traffic',
       target,
+      // The dialog said what the shift jumps over; submitting it is the confirmation.
+      confirmed: true,
       actor: body.user.id,
       actorRoles: roles,
       at: Date.now(),
@@ -204,29 +207,36 @@ export async function askRollback(
   await openModal(client, context, click, view);
 }
 
-/** The confirmation for a `/deploy traffic` that sends every user to the new version. */
+/**
+ * The confirmation for a `/deploy traffic` that sends every user to the new version, switches slots, or
+ * jumps over a watch window: what moves, and what the checklist will show for it.
+ */
 export function trafficConfirmModal(
   origin: ModalOrigin & { target: string },
   what: string,
+  plan: { steps: Item[]; jumped: Item[] } = { steps: [], jumped: [] },
 ): webApi.ViewsOpenArguments['view'] {
   const target = parseTarget(origin.target);
+  const everyone = target && ('slot' in target || target.weight === 100);
+  const names = (items: Item[]) => items.map((item) => `“${item.title}”`).join(', ');
+  const lines = [
+    `Shift *${what}* to ${target ? describeTarget(target) : origin.target}?${everyone ? ' Every user will hit the new version; the rollback triggers stay armed.' : ''}`,
+    ...(plan.jumped.length > 0
+      ? [`⚠️ This jumps over ${names(plan.jumped)}, not watched yet: they are marked skipped, with your name.`]
+      : []),
+    ...(plan.steps.length > 0 ? [`The checklist marks ${names(plan.steps)} done by this shift.`] : []),
+  ];
   return {
     type: 'modal',
     callback_id: VIEW.confirmTraffic,
-    title: { type: 'plain_text', text: 'Move all traffic?' },
+    title: { type: 'plain_text', text: everyone ? 'Move all traffic?' : 'Skip a watch window?' },
     submit: { type: 'plain_text', text: 'Shift traffic' },
     close: { type: 'plain_text', text: 'Cancel' },
     private_metadata: JSON.stringify(origin),
     blocks: [
       {
         type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: truncate(
-            `Shift *${what}* to ${target ? describeTarget(target) : origin.target}? Every user will hit the new version; the rollback triggers stay armed.`,
-            3000,
-          ),
-        },
+        text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) },
       },
     ],
   };

@@ -1,5 +1,5 @@
 import type { App, RespondFn, webApi } from '@slack/bolt';
-import { isDeployer } from '../../deployments/engine.js';
+import { commandShiftPlan, isDeployer } from '../../deployments/engine.js';
 import { BOT_ACTOR } from '../../deployments/model.js';
 import { itemCounts } from '../../deployments/progress.js';
 import type { LoadedDeployment } from '../../deployments/store.js';
@@ -397,25 +397,27 @@ async function operate(
   const roles = await context.roles.rolesOf(who.user);
   if (request.type === 'traffic') {
     const target = request.target;
-    if ('slot' in target || target.weight === 100) {
-      const verdict = await context.deployments.permitted(id, {
-        type: 'request-traffic',
-        target,
-        actor: who.user,
-        actorRoles: roles,
-        at: Date.now(),
-      });
-      if (!verdict.ok) {
-        await respond({ response_type: 'ephemeral', text: `${verdict.message} Nothing changed.` });
-        return;
-      }
-      const what = `${request.service}`;
+    const verdict = await context.deployments.permitted(id, {
+      type: 'request-traffic',
+      target,
+      actor: who.user,
+      actorRoles: roles,
+      at: Date.now(),
+    });
+    if (!verdict.ok) {
+      await respond({ response_type: 'ephemeral', text: `${verdict.message} Nothing changed.` });
+      return;
+    }
+    // All traffic, a slot switch, or a jump over a watch window not yet watched: asked first, saying what
+    // the checklist will show afterwards.
+    const plan = commandShiftPlan(verdict.loaded.checklist, verdict.loaded.state, target);
+    if ('slot' in target || target.weight === 100 || plan.jumped.length > 0) {
       const origin = {
         channel: who.channel,
         deploymentId: id,
         target: 'slot' in target ? target.slot : String(target.weight),
       };
-      await openModal(client, context, click, trafficConfirmModal(origin, what));
+      await openModal(client, context, click, trafficConfirmModal(origin, request.service, plan));
       return;
     }
   }

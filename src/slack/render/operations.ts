@@ -36,6 +36,10 @@ export function parseRollbackMessageKey(key: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+export function trafficShiftKey(run: number): string {
+  return `traffic-shifted:${run}`;
+}
+
 export function trafficFailureKey(run: number): string {
   return `traffic-failed:${run}`;
 }
@@ -328,4 +332,41 @@ export function renderGuardAlert(
     blocks.push({ type: 'actions', block_id: 'guard.actions', elements });
   }
   return { text, blocks };
+}
+
+/**
+ * A shift by `/deploy traffic`, verified: who asked, from → to as read back from the cluster, and what it
+ * did to the checklist (steps it covers done, watch windows it jumped over skipped).
+ */
+export function renderCommandShift(
+  event: Extract<DeploymentEvent, { type: 'traffic.shifted' }>,
+  checklist: Checklist,
+  events: readonly DeploymentEvent[],
+): SlackMessage {
+  const title = (itemId: string) =>
+    checklist.phases.flatMap((phase) => phase.items).find((item) => item.id === itemId)?.title ?? itemId;
+  const byThisShift = events.filter(
+    (other): other is Extract<DeploymentEvent, { type: 'item.resolved' }> =>
+      other.type === 'item.resolved' && other.reason?.includes('by /deploy traffic') === true,
+  );
+  const done = byThisShift.filter((other) => other.to === 'done').map((other) => `“${title(other.itemId)}”`);
+  const skipped = byThisShift
+    .filter((other) => other.to === 'skipped')
+    .map((other) => `“${title(other.itemId)}”`);
+  const text = `🔀 ${describeTarget(event.target)} by /deploy traffic`;
+  const lines = [
+    `*🔀 ${mention(event.actor)} shifted traffic with \`/deploy traffic\`* — ${escapeText(truncate(event.before.description, 200))} → ${escapeText(truncate(event.after.description, 200))} _(read back)_`,
+    ...(done.length > 0
+      ? [`Checklist: ${escapeText(truncate(done.join(', '), 600))} done by this shift.`]
+      : []),
+    ...(skipped.length > 0
+      ? [`⚠️ Watch windows jumped over (skipped): ${escapeText(truncate(skipped.join(', '), 600))}.`]
+      : []),
+  ];
+  return {
+    text,
+    blocks: [
+      { type: 'section', block_id: 'traffic.shifted', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    ],
+  };
 }

@@ -163,6 +163,50 @@ describe('traffic steps', () => {
   });
 });
 
+describe('a shift by command and the checklist', () => {
+  const byCommand = (weight: number, confirmed = false): Command => ({
+    type: 'request-traffic',
+    target: { weight },
+    ...(confirmed ? { confirmed } : {}),
+    actor: 'U0REQ',
+    actorRoles: [],
+    at: 2_000,
+  });
+
+  it('asks before jumping over a watch window, then marks what it covered done and the watch skipped', () => {
+    const begun = startDeployment(canary, params).state;
+    expect(decide(canary, begun, byCommand(100))).toMatchObject({ ok: false, code: 'unconfirmed' });
+    const requested = run(begun, byCommand(100, true)).state;
+    const shifted = run(requested, {
+      type: 'traffic-result',
+      run: 1,
+      at: 3_000,
+      outcome: {
+        ok: true,
+        before: { weight: 0, description: 'canary 0%' },
+        after: { weight: 100, description: 'canary 100%' },
+        attempts: 1,
+        durationMs: 10,
+      },
+    });
+    expect(shifted.state.items.five).toMatchObject({
+      status: 'done',
+      reason: 'by /deploy traffic (canary 100%)',
+    });
+    expect(shifted.state.items.full).toMatchObject({ status: 'done' });
+    expect(shifted.state.items.watch).toMatchObject({
+      status: 'skipped',
+      reason: 'jumped over by /deploy traffic (canary 100%)',
+    });
+    expect(shifted.state.phases.steps?.status).toBe('completed');
+  });
+
+  it('needs no confirmation when nothing is jumped over', () => {
+    const begun = startDeployment(canary, params).state;
+    expect(decide(canary, begun, byCommand(5)).ok).toBe(true);
+  });
+});
+
 describe('watch windows', () => {
   function watching(): Deployment {
     const { state } = run(startDeployment(canary, params).state, shift('five'));
