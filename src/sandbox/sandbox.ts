@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { type Config, loadConfig } from '../config/load.js';
 import type { FileConfig, ServiceConfig } from '../config/schema.js';
 import { type Flightdeck, startFlightdeck } from '../flightdeck.js';
+import { formatDuration } from '../shared/duration.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { Problem } from '../shared/problems.js';
 import { FakeSlack } from './fake-slack.js';
@@ -241,7 +242,7 @@ async function start(
     slack,
   });
 
-  const notes = [...infra.notes];
+  const notes = [...demoTimeline(loaded.config), ...infra.notes];
   if (redis.source === 'started')
     notes.push(
       `no Redis answered at ${userConfig.env.REDIS_URL}: using a private redis-server at ${redis.url}`,
@@ -420,4 +421,27 @@ async function removeKeys(url: string, prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * What will happen when, in the demo channel, for a newcomer reading the page: when people are called
+ * about a phase nobody acts on, how long the watch windows take, how long triggers watch after completion.
+ */
+function demoTimeline(config: Config): string[] {
+  const service = config.file.services.demo;
+  const checklist = service ? config.checklists.get(service.checklist) : undefined;
+  if (!checklist) return [];
+  const scale = config.file.time_scale;
+  const levels = (checklist.escalation ?? config.file.escalation).levels;
+  const calls = levels
+    .map((level) => `${level.notify === 'owner' ? 'its owners' : level.notify} after ${formatDuration(level.after)}${level.page ? ' (paged)' : ''}`)
+    .join(', then ');
+  const lines = [
+    `In #demo, time runs ${Math.round(1 / scale)}× faster for watch windows: "watch for 5 minutes" takes ${formatDuration(Math.round(300_000 * scale))}.`,
+  ];
+  if (calls) lines.push(`A phase nobody acts on calls ${calls} (not sped up).`);
+  const watch = checklist.rollback?.watch_after_completion;
+  if (watch && (checklist.rollback?.triggers.length ?? 0) > 0)
+    lines.push(`After the last phase, the rollback triggers keep watching for ${formatDuration(Math.round(watch * scale))}.`);
+  return lines;
 }

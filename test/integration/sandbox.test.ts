@@ -126,7 +126,13 @@ describe('the sandbox', () => {
       U0VIEWER: [],
     });
     expect(roles.U0ONCALL).toEqual(expect.arrayContaining(['deployer', 'on-call']));
-    expect(json.notes).toEqual([expect.stringContaining('built-in metrics source')]);
+    // What will happen when, for someone reading the page: a pace a person can follow.
+    expect(json.notes).toEqual([
+      'In #demo, time runs 50× faster for watch windows: "watch for 5 minutes" takes 6s.',
+      'A phase nobody acts on calls its owners after 2m, then on-call after 4m (paged) (not sped up).',
+      'After the last phase, the rollback triggers keep watching for 36s.',
+      expect.stringContaining('built-in metrics source'),
+    ]);
   });
 
   it('sends a typed /deploy as a signed slash command; the receiver refuses a forged or stale one', async () => {
