@@ -1,6 +1,6 @@
 /**
  * bench:ack's checklist, in the shared benchmark workspace (../support/workspace.ts). Its first phase holds
- * ITEMS_PER_DEPLOYMENT manual items without owner roles, so anyone may click them and every click on a
+ * ITEMS_PER_DEPLOYMENT manual items open to everyone (`owner: anyone`), so any clicker may, and every click on a
  * pending item is a real state change; the renderer splits that phase over several thread messages. A
  * one-item second phase keeps a deployment open even after every benchmark click on it.
  */
@@ -9,7 +9,7 @@ import { writeBenchWorkspace } from '../support/workspace.js';
 export const CHECKLIST_ID = 'bench-ack';
 export const CLICK_PHASE_ID = 'release-walkthrough';
 export const ITEMS_PER_DEPLOYMENT = 48;
-/** People who click; items have no owner, so any of them may. */
+/** People who click; the items are `owner: anyone`, so any of them may. */
 export const CLICKERS = Array.from(
   { length: 12 },
   (_, index) => `U0BENCH${String(index + 1).padStart(2, '0')}`,
@@ -41,6 +41,7 @@ export function writeWorkspace(dir: string, services: number): Promise<string> {
       `      - id: ${itemId(index)}`,
       `        title: "${TASKS[index % TASKS.length]} (step ${index + 1})"`,
       '        kind: manual',
+      '        owner: anyone',
     ].join('\n'),
   );
   const checklist = [
