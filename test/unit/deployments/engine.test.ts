@@ -251,24 +251,44 @@ describe('decide: abort and complete', () => {
 
 describe('engine invariants under any sequence of commands', () => {
   const itemIds = checklist.phases.flatMap((phase) => phase.items.map((item) => item.id));
-  const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  const actor = fc.constantFrom('U0REQ', 'U0A', 'U0X', 'flightdeck');
+  const actorRoles = fc.subarray(['dba', 'tech-lead', 'deployer']);
+  const at = fc.nat();
+  const reason = fc.constantFrom('because', '');
+  const key = fc.constantFrom('phase:prepare', 'phase:ship', 'check:error-rate', 'guard:g');
+  const outcome = fc.oneof(
     fc.record({
+      ok: fc.constant(true as const),
+      before: fc.constant({ weight: 0, description: 'canary 0%' }),
+      after: fc.constant({ weight: 10, description: 'canary 10%' }),
+      attempts: fc.integer({ min: 0, max: 2 }),
+      durationMs: fc.nat(),
+    }),
+    fc.record({
+      ok: fc.constant(false as const),
+      code: fc.constant('timeout'),
+      message: fc.constant('slow'),
+    }),
+  );
+  /** Every command type the engine knows (a test below checks none is missing). */
+  const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
+    'resolve-item': fc.record({
       type: fc.constant('resolve-item' as const),
       itemId: fc.constantFrom(...itemIds, 'ghost'),
       resolution: fc.constantFrom('done' as const, 'skipped' as const, 'n/a' as const),
-      actor: fc.constantFrom('U0A', 'U0B'),
-      actorRoles: fc.subarray(['dba', 'tech-lead']),
-      reason: fc.option(fc.constantFrom('because', ''), { nil: undefined }),
-      at: fc.nat(),
+      actor,
+      actorRoles,
+      reason: fc.option(reason, { nil: undefined }),
+      at,
     }),
-    fc.record({
+    'reopen-item': fc.record({
       type: fc.constant('reopen-item' as const),
       itemId: fc.constantFrom(...itemIds),
-      actor: fc.constant('U0A'),
-      actorRoles: fc.subarray(['dba', 'tech-lead']),
-      at: fc.nat(),
+      actor,
+      actorRoles,
+      at,
     }),
-    fc.record({
+    'check-result': fc.record({
       type: fc.constant('check-result' as const),
       itemId: fc.constant('error-rate'),
       run: fc.integer({ min: 1, max: 3 }),
@@ -280,21 +300,166 @@ describe('engine invariants under any sequence of commands', () => {
         at: fc.nat(),
       }),
     }),
-    fc.record({
+    'rerun-check': fc.record({
       type: fc.constant('rerun-check' as const),
       itemId: fc.constant('error-rate'),
-      actor: fc.constant('U0A'),
-      actorRoles: fc.constant([]),
-      at: fc.nat(),
+      actor,
+      actorRoles,
+      at,
     }),
-    fc.record({
-      type: fc.constant('abort' as const),
-      actor: fc.constantFrom('U0REQ', 'U0X'),
-      actorRoles: fc.constant([]),
-      reason: fc.constantFrom('stop', ''),
-      at: fc.nat(),
+    'override-check': fc.record({
+      type: fc.constant('override-check' as const),
+      itemId: fc.constant('error-rate'),
+      actor,
+      actorRoles,
+      reason,
+      at,
     }),
-  );
+    complete: fc.record({ type: fc.constant('complete' as const), actor, at }),
+    abort: fc.record({ type: fc.constant('abort' as const), actor, actorRoles, reason, at }),
+    pause: fc.record({ type: fc.constant('pause' as const), actor, actorRoles, at }),
+    resume: fc.record({ type: fc.constant('resume' as const), actor, actorRoles, at }),
+    'request-traffic': fc.record({
+      type: fc.constant('request-traffic' as const),
+      target: fc.constant({ weight: 10 }),
+      confirmed: fc.boolean(),
+      actor,
+      actorRoles,
+      at,
+    }),
+    'traffic-result': fc.record({
+      type: fc.constant('traffic-result' as const),
+      run: fc.integer({ min: 1, max: 3 }),
+      at,
+      outcome,
+    }),
+    'request-rollback': fc.record({
+      type: fc.constant('request-rollback' as const),
+      actor,
+      actorRoles,
+      reason,
+      at,
+    }),
+    'rollback-result': fc.record({
+      type: fc.constant('rollback-result' as const),
+      run: fc.integer({ min: 1, max: 3 }),
+      at,
+      outcome,
+    }),
+    escalate: fc.record({
+      type: fc.constant('escalate' as const),
+      key,
+      chain: fc.integer({ min: 1, max: 2 }),
+      level: fc.integer({ min: 1, max: 2 }),
+      at,
+    }),
+    'acknowledge-escalation': fc.record({
+      type: fc.constant('acknowledge-escalation' as const),
+      key,
+      actor,
+      actorRoles,
+      at,
+    }),
+    'record-retrospective': fc.record({
+      type: fc.constant('record-retrospective' as const),
+      actor,
+      actorRoles,
+      retrospective: fc.constant({ issues: { critical: 0, major: 0, minor: 0 }, answers: {} }),
+      at,
+    }),
+    'withdraw-signoff': fc.record({
+      type: fc.constant('withdraw-signoff' as const),
+      itemId: fc.constant('approve'),
+      actor,
+      at,
+    }),
+    'open-follow-up': fc.record({
+      type: fc.constant('open-follow-up' as const),
+      phaseId: fc.constantFrom('ship', 'none'),
+      at,
+    }),
+    'wait-elapsed': fc.record({
+      type: fc.constant('wait-elapsed' as const),
+      itemId: fc.constant('notes'),
+      run: fc.nat(3),
+      at,
+    }),
+    'guard-fired': fc.record({
+      type: fc.constant('guard-fired' as const),
+      triggerId: fc.constant('g'),
+      measured: fc.constant('x'),
+      at,
+    }),
+    'guard-cleared': fc.record({
+      type: fc.constant('guard-cleared' as const),
+      triggerId: fc.constant('g'),
+      at,
+    }),
+    'override-guard': fc.record({
+      type: fc.constant('override-guard' as const),
+      triggerId: fc.constant('g'),
+      actor,
+      actorRoles,
+      reason,
+      at,
+    }),
+    supersede: fc.record({
+      type: fc.constant('supersede' as const),
+      by: fc.constant('d2'),
+      version: fc.constant('2'),
+      at,
+    }),
+    'end-watch': fc.record({ type: fc.constant('end-watch' as const), at }),
+  };
+  const commandArb: fc.Arbitrary<Command> = fc.oneof(...Object.values(commandArbs));
+
+  /**
+   * What an ended deployment still accepts (engine.ts): a completed one can be rolled back and keeps
+   * watching and walking its follow-ups; a rolled-back one walks its rollback phases; every ended one
+   * takes a retrospective and learns that a later deployment started.
+   */
+  const AFTER_THE_END: Record<'completed' | 'rolled_back' | 'aborted', ReadonlySet<Command['type']>> = {
+    completed: new Set([
+      'request-rollback',
+      'rollback-result',
+      'open-follow-up',
+      'escalate',
+      'acknowledge-escalation',
+      'guard-fired',
+      'guard-cleared',
+      'end-watch',
+      'record-retrospective',
+      'supersede',
+      // items of an open follow-up phase
+      'resolve-item',
+      'reopen-item',
+      'check-result',
+      'rerun-check',
+      'override-check',
+      'withdraw-signoff',
+      'wait-elapsed',
+    ]),
+    rolled_back: new Set([
+      'escalate',
+      'acknowledge-escalation',
+      'record-retrospective',
+      'supersede',
+      // items of an open rollback phase
+      'resolve-item',
+      'reopen-item',
+      'check-result',
+      'rerun-check',
+      'override-check',
+      'withdraw-signoff',
+      'wait-elapsed',
+    ]),
+    aborted: new Set(['record-retrospective', 'supersede']),
+  };
+
+  it('generates every command type the engine knows', () => {
+    // Adding a command type without a generator here fails the type of `commandArbs` above.
+    expect(Object.keys(commandArbs)).toHaveLength(24);
+  });
 
   it('keeps phases, items and status consistent', () => {
     fc.assert(
@@ -305,8 +470,12 @@ describe('engine invariants under any sequence of commands', () => {
           const decision = decide(checklist, state, command);
           expect(state).toEqual(before); // the engine never edits its input
           if (!decision.ok) continue;
-          const wasTerminal = state.status !== 'active';
-          expect(wasTerminal).toBe(false); // terminal states accept nothing
+          // An ended deployment accepts only what AFTER_THE_END says; a paused one holds its checklist.
+          if (state.status === 'completed' || state.status === 'rolled_back' || state.status === 'aborted')
+            expect(
+              AFTER_THE_END[state.status].has(command.type),
+              `${command.type} after ${state.status}`,
+            ).toBe(true);
           state = decision.state;
           if (decision.events.length === 0) throw new Error('an accepted command must say what happened');
         }
@@ -320,7 +489,8 @@ describe('engine invariants under any sequence of commands', () => {
           } else if (index === state.currentPhase && state.status === 'active') expect(status).toBe('active');
           else if (index > state.currentPhase) expect(status).toBe('pending');
         });
-        expect(state.status === 'completed').toBe(state.currentPhase === checklist.phases.length);
+        if (state.status !== 'rolled_back' && state.status !== 'aborted')
+          expect(state.status === 'completed').toBe(state.currentPhase === checklist.phases.length);
         for (const item of Object.values(state.items)) {
           if (item.status === 'skipped') expect(item.reason).toBeTruthy();
           // A running check always has a run number for its worker to report against.
