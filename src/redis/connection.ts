@@ -96,7 +96,8 @@ function parseUrl(url: string): Pick<RedisOptions, 'username' | 'password' | 'db
 /**
  * Connects a `state` connection at start, or says exactly why not: refused, no answer within the
  * timeout (something listens but does not speak Redis, or a firewall drops), authentication
- * (WRONGPASS/NOAUTH), TLS. The caller exits non-zero with the message.
+ * (WRONGPASS/NOAUTH), TLS; with Sentinel, no sentinel answering or none knowing the master's name.
+ * The caller exits non-zero with the message.
  */
 export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 5_000): Promise<void> {
   let lastError: Error | undefined;
@@ -104,6 +105,12 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
     lastError = error;
   };
   redis.on('error', remember);
+  // ioredis tells what each sentinel said apart from its errors, which only say "all unreachable".
+  let sentinelError: Error | undefined;
+  const rememberSentinel = (error: Error) => {
+    sentinelError = error;
+  };
+  redis.on('sentinelError', rememberSentinel);
   let timer: NodeJS.Timeout | undefined;
   const started = performance.now();
   try {
@@ -115,20 +122,34 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
     ]);
   } catch (error) {
     redis.disconnect();
-    // A timed-out command says more than the connection's last error (there may be none).
-    const cause = /timed out|^timeout$/i.test((error as Error).message)
-      ? (error as Error)
-      : (lastError ?? (error as Error));
+    // No master found: the sentinels say why. Otherwise a timed-out command says more than the
+    // connection's last error (there may be none).
+    const cause =
+      lastError && /All sentinels are unreachable/.test(lastError.message)
+        ? (sentinelError ?? lastError)
+        : /timed out|^timeout$/i.test((error as Error).message)
+          ? (error as Error)
+          : (lastError ?? (error as Error));
     throw new Error(`cannot reach Redis at ${where}: ${explain(cause, performance.now() - started)}`);
   } finally {
     clearTimeout(timer);
     redis.off('error', remember);
+    redis.off('sentinelError', rememberSentinel);
   }
 }
 
 /** One line a person can act on, from what ioredis or the socket said (`waitedMs`: how long we waited). */
 export function explain(error: Error, waitedMs: number): string {
   const text = `${(error as { code?: string }).code ?? ''} ${error.message}`;
+  // What ioredis says of a sentinel: it knows no master by that name, or could not be reached.
+  if (/No such master with that name/.test(text))
+    return 'the sentinels know no master by that name (REDIS_MASTER_NAME)';
+  const sentinel = /failed to connect to sentinel \S+ because (.*)/.exec(error.message);
+  if (sentinel)
+    // A refused connection reaches us as "Connection is closed" (ioredis tries each sentinel once).
+    return /ECONNREFUSED|Connection is closed/.test(sentinel[1] ?? '')
+      ? 'no sentinel answers: is Redis Sentinel running there?'
+      : `no sentinel answers (${sentinel[1]})`;
   if (/WRONGPASS|invalid username-password/i.test(text))
     return 'authentication failed (WRONGPASS): check the user and password in REDIS_URL';
   if (/NOAUTH/i.test(text))

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Checklist, Item } from '../../src/checklists/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startFlightdeck } from '../../src/flightdeck.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { freePort } from '../../src/sandbox/redis-server.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -337,4 +341,37 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     });
     expect((await h.bot.store.load(id))?.state.status).toBe('completed');
   }, 60_000);
+});
+
+describe('Sentinel settings that are wrong at start', () => {
+  /** Starts a bot with these settings instead of the harness's; resolves with why it would not start. */
+  async function startWith(sentinels: { REDIS_SENTINELS: string; REDIS_MASTER_NAME: string }) {
+    const loaded = await loadConfig({ ...h.env, ...sentinels });
+    if (!loaded.ok) throw new Error('config');
+    return startFlightdeck(loaded.config, {
+      logger: createLogger({ level: 'silent' }),
+      listen: { port: 0, host: '127.0.0.1' },
+    }).then(
+      async (bot) => {
+        await bot.stop();
+        return undefined;
+      },
+      (failure: Error) => failure.message,
+    );
+  }
+
+  it('names a master the sentinels do not know', async () => {
+    const why = await startWith({ REDIS_SENTINELS: redis.sentinelList, REDIS_MASTER_NAME: 'no-such-master' });
+    expect(why).toMatch(
+      /^cannot reach Redis at master "no-such-master" through the sentinels 127\.0\.0\.1:\d+,.*: the sentinels know no master by that name \(REDIS_MASTER_NAME\)$/,
+    );
+  });
+
+  it('says when no sentinel answers', async () => {
+    const nowhere = `127.0.0.1:${await freePort()}`;
+    const why = await startWith({ REDIS_SENTINELS: nowhere, REDIS_MASTER_NAME: redis.masterName });
+    expect(why).toBe(
+      `cannot reach Redis at master "${redis.masterName}" through the sentinels ${nowhere}: no sentinel answers: is Redis Sentinel running there?`,
+    );
+  });
 });
