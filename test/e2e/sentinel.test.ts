@@ -37,17 +37,22 @@ const CLICK_EVERY_MS = 150;
 /** appendfsync everysec: what was acknowledged in the last second before a crash may be lost. */
 const FSYNC_WINDOW_MS = 1_000;
 
-const health = createServer((_req, res) => res.writeHead(200).end('ok'));
+/** `/slow` answers only once the test lets it: its check's verdict then arrives while no master is reachable. */
+let releaseSlow: () => void = () => {};
+const slowAnswer = new Promise<void>((resolve) => {
+  releaseSlow = resolve;
+});
+const health = createServer((req, res) => {
+  if (req.url === '/slow') void slowAnswer.then(() => res.writeHead(200).end('ok'));
+  else res.writeHead(200).end('ok');
+});
 let redis: SentinelSetup;
 let h: Harness;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
-  const check = {
-    type: 'http',
-    url: `http://127.0.0.1:${(health.address() as AddressInfo).port}/health`,
-    timeout: '2s',
-  };
+  const url = `http://127.0.0.1:${(health.address() as AddressInfo).port}`;
+  const check = { type: 'http', url: `${url}/health`, timeout: '2s' };
   redis = await startSentinelSetup();
   const dir = await mkdtemp(join(tmpdir(), 'fd-sentinel-'));
   await mkdir(join(dir, 'checklists'));
@@ -63,6 +68,12 @@ beforeAll(async () => {
           items: [
             { id: 'hold', kind: 'manual', title: 'Keeps the phase open' },
             { id: 'health', kind: 'check', title: 'Health endpoint answers', check },
+            {
+              id: 'slow-health',
+              kind: 'check',
+              title: 'Slow endpoint answers',
+              check: { type: 'http', url: `${url}/slow`, timeout: '30s' },
+            },
             { id: 'watch', kind: 'wait', title: 'Watch the release', wait: { duration: '4h' } },
             ...Array.from({ length: NOTES }, (_, index) => ({
               id: `note-${index}`,
@@ -120,6 +131,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  releaseSlow();
   await h?.stop();
   await redis?.stop();
   health.close();
@@ -219,12 +231,14 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     const itemStatus = async (itemId: string) =>
       (await bot.store.load(id).catch(() => undefined))?.state.items[itemId]?.status;
 
-    // Mid-deployment, with clicks on their way, the master dies.
+    // Mid-deployment, with clicks on their way and a check running, the master dies; the check's verdict
+    // comes while no master is reachable.
     const clicking = startClicking(id, notes, places);
     const { clicks } = clicking;
     await waitUntil(() => clicks.filter((click) => click.status === 200).length >= 8 || undefined, 'clicks');
     const killedAt = Date.now();
     const old = await redis.killMaster();
+    releaseSlow();
     const newMaster = await redis.waitForFailover(old.port);
     const failedOverAt = Date.now();
     // The clicks go on until the bot records them again, on the new master, and a few more after that.
@@ -246,6 +260,11 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     // The rest of the deployment: the watch window (a BullMQ timer) runs out, the deployer clears the hold,
     // the next phase's check runs on a worker, and the deployment completes.
     await watchedOut(h, id, 'watch');
+    // The verdict that found no master is recorded once there is one again (its job is tried again).
+    expect((await settledCheck(h, id, 'slow-health')).status).toBe('passed');
+    expect(h.logs.some((line) => line.includes('check job failed') && line.includes('.slow-health.'))).toBe(
+      true,
+    );
     await resolveItem(h, id, checklist, item(write, 'hold'), { resolution: 'done', actor: 'U0DEPLOYER' });
     expect((await settledCheck(h, id, 'health-after')).status).toBe('passed');
     await resolveItem(h, id, checklist, item(verify, 'confirm'), { resolution: 'done', actor: 'U0DEPLOYER' });
@@ -300,6 +319,12 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     );
     expect(thread.unfinished).toEqual([]);
     expect([...thread.perKey.keys()]).toEqual(expect.arrayContaining(['phase:write:0', 'phase:verify:0']));
+
+    // Each check's verdict landed once.
+    const verdicts = (await bot.store.audit(id)).flatMap(({ event }) =>
+      event.type === 'check.completed' ? [event.itemId] : [],
+    );
+    expect(verdicts.sort()).toEqual(['health', 'health-after', 'slow-health']);
 
     // The same process did it all: its connections follow the new master.
     expect(h.bot).toBe(bot);
