@@ -62,6 +62,9 @@ export function redisClient(
         ...options,
         sentinels: settings.sentinels,
         name: settings.masterName ?? 'mymaster',
+        // Leave a master as soon as the sentinels name another (+switch-master), not when it is demoted:
+        // a master that stalled and woke up takes writes until then, and its demotion throws them away.
+        failoverDetector: true,
         // The sentinels share the master's password unless told otherwise (the common setup).
         ...(parseUrl(settings.url).password ? { sentinelPassword: parseUrl(settings.url).password } : {}),
       })

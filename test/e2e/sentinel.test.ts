@@ -18,8 +18,8 @@ import { messageOf, resolveItem, settledCheck, startDeployment, waitUntil, watch
 
 /**
  * Redis that fails over in the middle of a deployment. The bot finds its master through three sentinels
- * (REDIS_SENTINELS, REDIS_MASTER_NAME); people keep clicking while the master is killed (SIGKILL) and the
- * sentinels promote its replica. What people see:
+ * (REDIS_SENTINELS, REDIS_MASTER_NAME); people keep clicking while the master is killed (SIGKILL), or
+ * stalls and wakes up later, and the sentinels promote its replica. What people see:
  *
  *   - a click the bot could not record (no master yet) is answered privately, "not recorded", and is
  *     never carried out later;
@@ -116,7 +116,11 @@ beforeAll(async () => {
         notes: { checklist: 'notes', channel: 'C0NOTES', deployers: ['deployer'] },
         steps: { checklist: 'steps', channel: 'C0STEPS', deployers: ['deployer'] },
       },
-      roles: { deployer: { users: ['U0DEPLOYER'] } },
+      roles: {
+        deployer: { users: ['U0DEPLOYER'] },
+        // The people who click the notes: members of the workspace, so the bot can answer them privately.
+        readers: { users: Array.from({ length: NOTES }, (_, index) => clicker(index)) },
+      },
     }),
   );
   h = await startHarness({
@@ -137,6 +141,11 @@ afterAll(async () => {
   health.close();
 });
 
+/** Each note is clicked by someone else, so what each was told privately is theirs alone. */
+function clicker(index: number): string {
+  return `U0CLICK${index}`;
+}
+
 interface SentClick {
   itemId: string;
   user: string;
@@ -146,20 +155,19 @@ interface SentClick {
   status?: number;
 }
 
-/**
- * People clicking Done on one note after another, every CLICK_EVERY_MS, each note by someone else (so
- * what each was told privately is theirs alone), without waiting for the answers.
- */
+/** People clicking Done on one note after another, every CLICK_EVERY_MS, without waiting for the answers. */
 function startClicking(deploymentId: string, notes: Item[], places: Array<{ channel: string; ts: string }>) {
   const clicks: SentClick[] = [];
+  // What the bot says privately from now on is about these clicks (the people are the same in each test).
+  const repliesFrom = h.slack.ephemerals.length;
   const answers: Array<Promise<void>> = [];
   let clicking = true;
-  const clicker = (async () => {
+  const sending = (async () => {
     for (let index = 0; clicking; index++) {
       const note = notes[index];
       const where = places[index];
       if (!note || !where) throw new Error(`ran out of notes to click after ${index} clicks`);
-      const click: SentClick = { itemId: note.id, user: `U0CLICK${index}`, sentAt: Date.now() };
+      const click: SentClick = { itemId: note.id, user: clicker(index), sentAt: Date.now() };
       clicks.push(click);
       const answered = (status: number) => {
         click.status = status;
@@ -178,9 +186,10 @@ function startClicking(deploymentId: string, notes: Item[], places: Array<{ chan
   })();
   return {
     clicks,
+    repliesFrom,
     async stop() {
       clicking = false;
-      await clicker;
+      await sending;
       await Promise.all(answers);
     },
   };
@@ -215,21 +224,85 @@ async function serverPort(connection: Harness['bot']['redis']): Promise<number> 
   return Number(/tcp_port:(\d+)/.exec(info)?.[1]);
 }
 
-describe('Redis Sentinel: the master dies mid-deployment', () => {
+/** The notes of a deployment of `notes`, and the message each is on (to click it). */
+async function notesOf(deploymentId: string) {
+  const { checklist } = (await h.bot.store.load(deploymentId)) as { checklist: Checklist };
+  const notes = checklist.phases[0]?.items.filter((item) => item.id.startsWith('note-')) ?? [];
+  const places = await Promise.all(notes.map((note) => messageOf(h, deploymentId, checklist, note)));
+  return { checklist, notes, places };
+}
+
+/** Waits until at least five clicks sent after `since` have been carried out: the bot records clicks again. */
+async function clicksLandAgain(deploymentId: string, clicks: SentClick[], since: number): Promise<void> {
+  await waitUntil(
+    async () => {
+      const state = (await h.bot.store.load(deploymentId).catch(() => undefined))?.state;
+      const landed = clicks.filter(
+        (click) => click.sentAt > since && state?.items[click.itemId]?.status === 'done',
+      );
+      return landed.length >= 5 || undefined;
+    },
+    'clicks to land again after the failover',
+    30_000,
+  );
+}
+
+/**
+ * What became of each click, by what its sender was told: "not recorded" (privately, either way the bot
+ * says it), or acknowledged with nothing more; and whether it was carried out.
+ */
+async function sortClicks(deploymentId: string, { clicks, repliesFrom }: ReturnType<typeof startClicking>) {
+  await h.bot.context.presenter.idle();
+  await new Promise((resolve) => setTimeout(resolve, 500)); // room for a late reply or a late change
+  const final = (await h.bot.store.load(deploymentId))?.state;
+  const toldNotRecorded = new Set(
+    h.slack.ephemerals
+      .slice(repliesFrom)
+      .filter((ephemeral) => /Not recorded|could not be recorded/.test(ephemeral.text))
+      .map((ephemeral) => ephemeral.user),
+  );
+  const applied = (click: SentClick) => final?.items[click.itemId]?.status === 'done';
+  const acknowledged = clicks.filter((click) => click.status === 200 && !toldNotRecorded.has(click.user));
+  const notRecorded = clicks.filter((click) => toldNotRecorded.has(click.user));
+  return { acknowledged, notRecorded, lost: acknowledged.filter((click) => !applied(click)), applied };
+}
+
+/**
+ * What a failover may and may not do to clicks: every click is answered in time; what was
+ * acknowledged is carried out, except at most what was acknowledged in the last second before the master
+ * failed (appendfsync everysec); what was answered "not recorded" is never carried out, then or later.
+ */
+function expectClicksKept(
+  clicks: SentClick[],
+  sorted: Awaited<ReturnType<typeof sortClicks>>,
+  failedAt: number,
+) {
+  expect(sorted.notRecorded.length).toBeGreaterThan(0); // the master really was away while people clicked
+  // Answered within Slack's 3 s.
+  const slow = clicks.filter(
+    (click) => (click.answeredAt ?? Number.POSITIVE_INFINITY) - click.sentAt > 3_000,
+  );
+  expect(slow.map((click) => click.itemId)).toEqual([]);
+  for (const click of clicks) expect(click.status).toBe(200);
+  // Acknowledged and lost: only in the last second before the master failed, never after.
+  const lostOutsideWindow = sorted.lost.filter(
+    (click) => (click.answeredAt ?? 0) < failedAt - FSYNC_WINDOW_MS || (click.answeredAt ?? 0) > failedAt,
+  );
+  expect(lostOutsideWindow.map((click) => click.itemId)).toEqual([]);
+  expect(sorted.notRecorded.filter(sorted.applied).map((click) => click.itemId)).toEqual([]);
+}
+
+describe('Redis Sentinel: the master fails mid-deployment', () => {
   it('loses no acknowledged click beyond the fsync window, posts nothing twice, and carries on by itself', async () => {
     const bot = h.bot;
     expect(await serverPort(bot.redis)).toBe(await redis.masterPort());
 
     const { id, channel } = await startDeployment(h, 'notes', '1.0.0', 'U0DEPLOYER');
-    const { checklist } = (await bot.store.load(id)) as { checklist: Checklist };
+    expect((await settledCheck(h, id, 'health')).status).toBe('passed');
+    const { checklist, notes, places } = await notesOf(id);
     const [write, verify] = checklist.phases;
     const item = (phase: typeof write, itemId: string) =>
       phase?.items.find((candidate) => candidate.id === itemId) as Item;
-    expect((await settledCheck(h, id, 'health')).status).toBe('passed');
-    const notes = write?.items.filter((candidate) => candidate.id.startsWith('note-')) ?? [];
-    const places = await Promise.all(notes.map((note) => messageOf(h, id, checklist, note)));
-    const itemStatus = async (itemId: string) =>
-      (await bot.store.load(id).catch(() => undefined))?.state.items[itemId]?.status;
 
     // Mid-deployment, with clicks on their way and a check running, the master dies; the check's verdict
     // comes while no master is reachable.
@@ -242,16 +315,7 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     const newMaster = await redis.waitForFailover(old.port);
     const failedOverAt = Date.now();
     // The clicks go on until the bot records them again, on the new master, and a few more after that.
-    await waitUntil(
-      async () => {
-        const after = clicks.filter((click) => click.sentAt > failedOverAt && click.status === 200);
-        let landed = 0;
-        for (const click of after) if ((await itemStatus(click.itemId)) === 'done') landed++;
-        return landed >= 5 || undefined;
-      },
-      'clicks to land again after the failover',
-      30_000,
-    );
+    await clicksLandAgain(id, clicks, failedOverAt);
     await clicking.stop();
 
     // The old master comes back; the sentinels make it a replica of the new one, and nothing writes to it.
@@ -272,44 +336,21 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
       async () => (await bot.store.load(id))?.state.status === 'completed' || undefined,
       'the deployment to complete',
     );
-    await bot.context.presenter.idle();
-    await new Promise((resolve) => setTimeout(resolve, 500)); // room for a late reply or a second post
 
-    // Every click, sorted by what its sender was told.
-    const final = (await bot.store.load(id))?.state;
-    const toldNotRecorded = new Set(
-      h.slack.ephemerals
-        .filter((ephemeral) => /Not recorded|could not be recorded/.test(ephemeral.text))
-        .map((ephemeral) => ephemeral.user),
+    const sorted = await sortClicks(id, clicking);
+    console.info(
+      `sentinel failover: ${JSON.stringify({
+        clicks: clicks.length,
+        acknowledged: sorted.acknowledged.length,
+        notRecorded: sorted.notRecorded.length,
+        lost: sorted.lost.length,
+        failoverMs: failedOverAt - killedAt,
+      })}`,
     );
-    const acknowledged = clicks.filter((click) => click.status === 200 && !toldNotRecorded.has(click.user));
-    const notRecorded = clicks.filter((click) => toldNotRecorded.has(click.user));
-    const applied = (click: SentClick) => final?.items[click.itemId]?.status === 'done';
-    const lost = acknowledged.filter((click) => !applied(click));
-    const summary = {
-      clicks: clicks.length,
-      acknowledged: acknowledged.length,
-      notRecorded: notRecorded.length,
-      lost: lost.length,
-      failoverMs: failedOverAt - killedAt,
-    };
-    console.info(`sentinel failover: ${JSON.stringify(summary)}`);
-
-    expect(notRecorded.length).toBeGreaterThan(0); // the master really was away while people clicked
-    expect(acknowledged.filter((click) => click.sentAt > failedOverAt).length).toBeGreaterThanOrEqual(5);
-    // Every click was answered within Slack's 3 s, some of them with "not recorded".
-    for (const click of clicks) {
-      expect(click.status).toBe(200);
-      expect((click.answeredAt ?? Number.POSITIVE_INFINITY) - click.sentAt).toBeLessThan(3_000);
-    }
-    // Acknowledged and lost: only within the last second before the kill (appendfsync everysec).
-    for (const click of lost)
-      expect(
-        killedAt - (click.answeredAt ?? 0),
-        `${click.itemId} was acknowledged and lost`,
-      ).toBeLessThanOrEqual(FSYNC_WINDOW_MS);
-    // "Not recorded" means nothing happened, then or later.
-    expect(notRecorded.filter(applied).map((click) => click.itemId)).toEqual([]);
+    expectClicksKept(clicks, sorted, killedAt);
+    expect(sorted.acknowledged.filter((click) => click.sentAt > failedOverAt).length).toBeGreaterThanOrEqual(
+      5,
+    );
 
     // Nothing posted twice: one card in the channel, each thread message once and known to the store.
     const thread = await threadByKey(id, channel);
@@ -349,6 +390,7 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     await resolveItem(h, id, checklist, first?.items[0] as Item, { resolution: 'done', actor: 'U0DEPLOYER' });
     const old = await redis.killMaster();
     await redis.waitForFailover(old.port);
+    await redis.restart(old);
 
     // The message is in the thread once, and the bot knows which it is: it updates that one from now on.
     await waitUntil(
@@ -366,6 +408,30 @@ describe('Redis Sentinel: the master dies mid-deployment', () => {
     });
     expect((await h.bot.store.load(id))?.state.status).toBe('completed');
   }, 60_000);
+
+  it('leaves a master that stalled the moment the sentinels replace it, and never replays what it was sent', async () => {
+    const { id } = await startDeployment(h, 'notes', '2.0.0', 'U0DEPLOYER');
+    const { notes, places } = await notesOf(id);
+    const clicking = startClicking(id, notes, places);
+    const { clicks } = clicking;
+    await waitUntil(() => clicks.filter((click) => click.status === 200).length >= 8 || undefined, 'clicks');
+
+    // The master stalls: it keeps the bot's connections and answers nothing, so what the bot sends it waits
+    // there unanswered (the senders are told "not recorded"). The sentinels replace it; then it wakes up and
+    // would take writes again until they demote it — writes that its demotion throws away.
+    const stalledAt = Date.now();
+    const stalled = await redis.stallMaster();
+    const newMaster = await redis.waitForFailover(stalled.port);
+    const failedOverAt = Date.now();
+    stalled.resume();
+    await clicksLandAgain(id, clicks, failedOverAt);
+    await clicking.stop();
+    await redis.waitUntilReplica(stalled.port);
+
+    const sorted = await sortClicks(id, clicking);
+    expectClicksKept(clicks, sorted, stalledAt);
+    expect(await serverPort(h.bot.redis)).toBe(newMaster);
+  }, 90_000);
 });
 
 describe('Sentinel settings that are wrong at start', () => {

@@ -28,6 +28,11 @@ export interface SentinelSetup {
   masterPort(): Promise<number>;
   /** SIGKILLs the current master (no shutdown, no last fsync); resolves with the node killed. */
   killMaster(): Promise<RedisNode>;
+  /**
+   * SIGSTOPs the current master: a stall (a paused VM, a swap storm). It keeps its connections and answers
+   * nothing until `resume()`, then goes on as a master until the sentinels demote it.
+   */
+  stallMaster(): Promise<{ port: number; resume(): void }>;
   /** Resolves once the sentinels name another master than `oldPort` and it answers as a master. */
   waitForFailover(oldPort: number): Promise<number>;
   /**
@@ -35,6 +40,8 @@ export interface SentinelSetup {
    * replica of the current master (it starts as a master, by its own configuration).
    */
   restart(node: RedisNode): Promise<void>;
+  /** Resolves once the server on `port` is a replica of the current master, in sync with it. */
+  waitUntilReplica(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -151,18 +158,42 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       throw new Error('no sentinel answers');
     };
     const nodes = [master, replica];
+    const currentMaster = async () => {
+      const port = await askMaster();
+      const node = nodes.find((candidate) => candidate.port === port);
+      if (!node) throw new Error(`the master on ${port} is not one of ours`);
+      return node;
+    };
+    const waitUntilReplica = async (port: number) => {
+      const master = await askMaster();
+      await until(
+        async () => {
+          const replication = await info(port, 'replication');
+          return (
+            replication.includes('role:slave') &&
+            replication.includes(`master_port:${master}`) &&
+            replication.includes('master_link_status:up')
+          );
+        },
+        `${port} to follow the master on ${master} as a replica`,
+        30_000,
+      );
+    };
     return {
       masterName: MASTER_NAME,
       sentinelList: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
       masterPort: askMaster,
       async killMaster() {
-        const port = await askMaster();
-        const victim = nodes.find((candidate) => candidate.port === port);
-        if (!victim) throw new Error(`the master on ${port} is not one of ours`);
+        const victim = await currentMaster();
         const exited = new Promise((resolve) => victim.child.once('exit', resolve));
         victim.child.kill('SIGKILL');
         await exited;
         return victim;
+      },
+      async stallMaster() {
+        const stalled = await currentMaster();
+        stalled.child.kill('SIGSTOP');
+        return { port: stalled.port, resume: () => stalled.child.kill('SIGCONT') };
       },
       async waitForFailover(oldPort) {
         let newPort = oldPort;
@@ -180,20 +211,9 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
         const entry = nodes.find((candidate) => candidate.port === victim.port);
         if (!entry || entry.running) throw new Error(`no stopped node on ${victim.port}`);
         entry.child = await launch(entry.port, entry.dir);
-        const master = await askMaster();
-        await until(
-          async () => {
-            const replication = await info(entry.port, 'replication');
-            return (
-              replication.includes('role:slave') &&
-              replication.includes(`master_port:${master}`) &&
-              replication.includes('master_link_status:up')
-            );
-          },
-          'the old master to follow the new one as a replica',
-          30_000,
-        );
+        await waitUntilReplica(entry.port);
       },
+      waitUntilReplica,
       stop: stopAll,
     };
   } catch (error) {
