@@ -46,7 +46,13 @@ export function redisClient(
       ? {
           enableOfflineQueue: false,
           commandTimeout: settings.commandTimeoutMs ?? 1_500,
-          maxRetriesPerRequest: 1,
+          // A server that stops answering (stalled, frozen) is left after as long, and the commands it
+          // holds fail then (below): auto-pipelining queues new commands behind unanswered ones, so their
+          // own timeouts alone would add up past Slack's 3 s.
+          socketTimeout: settings.commandTimeoutMs ?? 1_500,
+          // A command cut off by a lost connection fails at once and is never sent again after the
+          // reconnect: its caller tells the person it was not recorded, so it must not happen after all.
+          maxRetriesPerRequest: 0,
           // Auto-pipelining sends the commands of one event-loop turn in one write: when a phase's
           // checks finish together, their writes share a syscall instead of one each.
           enableAutoPipelining: true,

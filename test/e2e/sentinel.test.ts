@@ -268,7 +268,7 @@ async function sortClicks(deploymentId: string, { clicks, repliesFrom }: ReturnT
 }
 
 /**
- * What a failover may and may not do to clicks: every click is answered in time; what was
+ * What a failover may and may not do to clicks: every click is answered at once; what was
  * acknowledged is carried out, except at most what was acknowledged in the last second before the master
  * failed (appendfsync everysec); what was answered "not recorded" is never carried out, then or later.
  */
@@ -278,9 +278,9 @@ function expectClicksKept(
   failedAt: number,
 ) {
   expect(sorted.notRecorded.length).toBeGreaterThan(0); // the master really was away while people clicked
-  // Answered within Slack's 3 s.
+  // Answered at once: Redis gets 1.5 s (the store connection's command timeout), never Slack's whole 3 s.
   const slow = clicks.filter(
-    (click) => (click.answeredAt ?? Number.POSITIVE_INFINITY) - click.sentAt > 3_000,
+    (click) => (click.answeredAt ?? Number.POSITIVE_INFINITY) - click.sentAt > 2_000,
   );
   expect(slow.map((click) => click.itemId)).toEqual([]);
   for (const click of clicks) expect(click.status).toBe(200);
