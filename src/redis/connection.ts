@@ -5,9 +5,10 @@ import type { Logger } from '../observability/logger.js';
  * Every Redis connection Flightdeck opens, made in one place so they all behave the same under faults:
  *
  *   - `state`: the store's connection (deployments, audit, message ids, the inbox). It does not queue
- *     commands while Redis is away and gives up on a command after `commandTimeoutMs`: a click that could
- *     not be recorded is answered "not recorded" at once, and nothing is applied later behind a person's
- *     back. Background work retries through its jobs and the periodic sweep instead.
+ *     commands while Redis is away, gives up on a command (and on a server that stops answering) after
+ *     `commandTimeoutMs`, and never re-sends a command after a reconnect: a click that could not be
+ *     recorded is answered "not recorded" at once, and nothing is applied later behind a person's back.
+ *     Background work retries through its jobs and the periodic sweep instead.
  *   - `queue`: BullMQ's connections (queues and workers). Workers block on Redis and may wait: BullMQ
  *     wants `maxRetriesPerRequest: null`, and they reconnect by themselves.
  *
@@ -16,7 +17,8 @@ import type { Logger } from '../observability/logger.js';
  * and never ioredis's "Unhandled error event".
  *
  * With REDIS_SENTINELS and REDIS_MASTER_NAME the connections find the master through Sentinel and follow
- * a failover (ioredis asks the sentinels again when the master goes away).
+ * a failover: they move to the new master as soon as the sentinels name it, and when the master goes away
+ * they ask the sentinels again (test/e2e/sentinel.test.ts).
  */
 
 export interface RedisSettings {
