@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,8 @@ const health = createServer((req, res) => {
 });
 let redis: SentinelSetup;
 let h: Harness;
+/** flightdeck.yaml and the checklists of this test. */
+let configDir: string;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
@@ -55,6 +57,7 @@ beforeAll(async () => {
   const check = { type: 'http', url: `${url}/health`, timeout: '2s' };
   redis = await startSentinelSetup();
   const dir = await mkdtemp(join(tmpdir(), 'fd-sentinel-'));
+  configDir = dir;
   await mkdir(join(dir, 'checklists'));
   await writeFile(
     join(dir, 'checklists', 'notes.yaml'),
@@ -139,6 +142,7 @@ afterAll(async () => {
   await h?.stop();
   await redis?.stop();
   health.close();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
 });
 
 /** Each note is clicked by someone else, so what each was told privately is theirs alone. */
