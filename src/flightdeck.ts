@@ -92,7 +92,9 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const redis = redisClient(settings, 'flightdeck', 'state', health);
   await connectOrExplain(
     redis,
-    env.REDIS_SENTINELS ? `the sentinels ${env.REDIS_SENTINELS}` : redactUrl(env.REDIS_URL),
+    settings.sentinels
+      ? `master "${settings.masterName}" through the sentinels ${env.REDIS_SENTINELS}`
+      : redactUrl(env.REDIS_URL),
   );
   const stopProbing = health.probe(redis);
   const store = new DeploymentStore(redis, env.REDIS_PREFIX);

@@ -5,9 +5,10 @@ import type { Logger } from '../observability/logger.js';
  * Every Redis connection Flightdeck opens, made in one place so they all behave the same under faults:
  *
  *   - `state`: the store's connection (deployments, audit, message ids, the inbox). It does not queue
- *     commands while Redis is away and gives up on a command after `commandTimeoutMs`: a click that could
- *     not be recorded is answered "not recorded" at once, and nothing is applied later behind a person's
- *     back. Background work retries through its jobs and the periodic sweep instead.
+ *     commands while Redis is away, gives up on a command (and on a server that stops answering) after
+ *     `commandTimeoutMs`, and never re-sends a command after a reconnect: a click that could not be
+ *     recorded is answered "not recorded" at once, and nothing is applied later behind a person's back.
+ *     Background work retries through its jobs and the periodic sweep instead.
  *   - `queue`: BullMQ's connections (queues and workers). Workers block on Redis and may wait: BullMQ
  *     wants `maxRetriesPerRequest: null`, and they reconnect by themselves.
  *
@@ -16,7 +17,8 @@ import type { Logger } from '../observability/logger.js';
  * and never ioredis's "Unhandled error event".
  *
  * With REDIS_SENTINELS and REDIS_MASTER_NAME the connections find the master through Sentinel and follow
- * a failover (ioredis asks the sentinels again when the master goes away).
+ * a failover: they move to the new master as soon as the sentinels name it, and when the master goes away
+ * they ask the sentinels again (test/e2e/sentinel.test.ts).
  */
 
 export interface RedisSettings {
@@ -46,7 +48,13 @@ export function redisClient(
       ? {
           enableOfflineQueue: false,
           commandTimeout: settings.commandTimeoutMs ?? 1_500,
-          maxRetriesPerRequest: 1,
+          // A server that stops answering (stalled, frozen) is left after as long, and the commands it
+          // holds fail then (below): auto-pipelining queues new commands behind unanswered ones, so their
+          // own timeouts alone would add up past Slack's 3 s.
+          socketTimeout: settings.commandTimeoutMs ?? 1_500,
+          // A command cut off by a lost connection fails at once and is never sent again after the
+          // reconnect: its caller tells the person it was not recorded, so it must not happen after all.
+          maxRetriesPerRequest: 0,
           // Auto-pipelining sends the commands of one event-loop turn in one write: when a phase's
           // checks finish together, their writes share a syscall instead of one each.
           enableAutoPipelining: true,
@@ -62,6 +70,9 @@ export function redisClient(
         ...options,
         sentinels: settings.sentinels,
         name: settings.masterName ?? 'mymaster',
+        // Leave a master as soon as the sentinels name another (+switch-master), not when it is demoted:
+        // a master that stalled and woke up takes writes until then, and its demotion throws them away.
+        failoverDetector: true,
         // The sentinels share the master's password unless told otherwise (the common setup).
         ...(parseUrl(settings.url).password ? { sentinelPassword: parseUrl(settings.url).password } : {}),
       })
@@ -96,7 +107,8 @@ function parseUrl(url: string): Pick<RedisOptions, 'username' | 'password' | 'db
 /**
  * Connects a `state` connection at start, or says exactly why not: refused, no answer within the
  * timeout (something listens but does not speak Redis, or a firewall drops), authentication
- * (WRONGPASS/NOAUTH), TLS. The caller exits non-zero with the message.
+ * (WRONGPASS/NOAUTH), TLS; with Sentinel, no sentinel answering or none knowing the master's name.
+ * The caller exits non-zero with the message.
  */
 export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 5_000): Promise<void> {
   let lastError: Error | undefined;
@@ -104,6 +116,12 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
     lastError = error;
   };
   redis.on('error', remember);
+  // ioredis tells what each sentinel said apart from its errors, which only say "all unreachable".
+  let sentinelError: Error | undefined;
+  const rememberSentinel = (error: Error) => {
+    sentinelError = error;
+  };
+  redis.on('sentinelError', rememberSentinel);
   let timer: NodeJS.Timeout | undefined;
   const started = performance.now();
   try {
@@ -115,20 +133,34 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
     ]);
   } catch (error) {
     redis.disconnect();
-    // A timed-out command says more than the connection's last error (there may be none).
-    const cause = /timed out|^timeout$/i.test((error as Error).message)
-      ? (error as Error)
-      : (lastError ?? (error as Error));
+    // No master found: the sentinels say why. Otherwise a timed-out command says more than the
+    // connection's last error (there may be none).
+    const cause =
+      lastError && /All sentinels are unreachable/.test(lastError.message)
+        ? (sentinelError ?? lastError)
+        : /timed out|^timeout$/i.test((error as Error).message)
+          ? (error as Error)
+          : (lastError ?? (error as Error));
     throw new Error(`cannot reach Redis at ${where}: ${explain(cause, performance.now() - started)}`);
   } finally {
     clearTimeout(timer);
     redis.off('error', remember);
+    redis.off('sentinelError', rememberSentinel);
   }
 }
 
 /** One line a person can act on, from what ioredis or the socket said (`waitedMs`: how long we waited). */
 export function explain(error: Error, waitedMs: number): string {
   const text = `${(error as { code?: string }).code ?? ''} ${error.message}`;
+  // What ioredis says of a sentinel: it knows no master by that name, or could not be reached.
+  if (/No such master with that name/.test(text))
+    return 'the sentinels know no master by that name (REDIS_MASTER_NAME)';
+  const sentinel = /failed to connect to sentinel \S+ because (.*)/.exec(error.message);
+  if (sentinel)
+    // A refused connection reaches us as "Connection is closed" (ioredis tries each sentinel once).
+    return /ECONNREFUSED|Connection is closed/.test(sentinel[1] ?? '')
+      ? 'no sentinel answers: is Redis Sentinel running there?'
+      : `no sentinel answers (${sentinel[1]})`;
   if (/WRONGPASS|invalid username-password/i.test(text))
     return 'authentication failed (WRONGPASS): check the user and password in REDIS_URL';
   if (/NOAUTH/i.test(text))

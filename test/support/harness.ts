@@ -48,6 +48,8 @@ export interface HarnessOptions {
   redisHealth?: StartOptions['redisHealth'];
   /** Another Redis than the run's (a test that stops and starts its own server). */
   redisUrl?: string;
+  /** Find the master through these sentinels (REDIS_SENTINELS, REDIS_MASTER_NAME) instead. */
+  sentinels?: { list: string; masterName: string };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -60,6 +62,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     REDIS_PREFIX: prefix,
     FLIGHTDECK_CONFIG: options.configPath ?? 'flightdeck.yaml',
     LOG_LEVEL: 'info',
+    ...(options.sentinels
+      ? { REDIS_SENTINELS: options.sentinels.list, REDIS_MASTER_NAME: options.sentinels.masterName }
+      : {}),
   });
   // Load once to learn the channels and people the fake workspace must have.
   const probe = await loadConfig(env('http://127.0.0.1:1/api/'));
