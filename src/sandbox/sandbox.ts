@@ -8,8 +8,8 @@ import { stringify } from 'yaml';
 import { type Config, loadConfig } from '../config/load.js';
 import type { FileConfig, ServiceConfig } from '../config/schema.js';
 import { type Flightdeck, startFlightdeck } from '../flightdeck.js';
-import { formatDuration } from '../shared/duration.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { formatDuration } from '../shared/duration.js';
 import type { Problem } from '../shared/problems.js';
 import { FakeSlack } from './fake-slack.js';
 import { prometheusInstalled, promtoolInstalled } from './prometheus.js';
@@ -434,7 +434,10 @@ function demoTimeline(config: Config): string[] {
   const scale = config.file.time_scale;
   const levels = (checklist.escalation ?? config.file.escalation).levels;
   const calls = levels
-    .map((level) => `${level.notify === 'owner' ? 'its owners' : level.notify} after ${formatDuration(level.after)}${level.page ? ' (paged)' : ''}`)
+    .map(
+      (level) =>
+        `${level.notify === 'owner' ? 'its owners' : level.notify} after ${formatDuration(level.after)}${level.page ? ' (paged)' : ''}`,
+    )
     .join(', then ');
   const lines = [
     `In #demo, time runs ${Math.round(1 / scale)}× faster for watch windows: "watch for 5 minutes" takes ${formatDuration(Math.round(300_000 * scale))}.`,
@@ -442,6 +445,8 @@ function demoTimeline(config: Config): string[] {
   if (calls) lines.push(`A phase nobody acts on calls ${calls} (not sped up).`);
   const watch = checklist.rollback?.watch_after_completion;
   if (watch && (checklist.rollback?.triggers.length ?? 0) > 0)
-    lines.push(`After the last phase, the rollback triggers keep watching for ${formatDuration(Math.round(watch * scale))}.`);
+    lines.push(
+      `After the last phase, the rollback triggers keep watching for ${formatDuration(Math.round(watch * scale))}.`,
+    );
   return lines;
 }
