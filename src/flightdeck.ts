@@ -145,8 +145,11 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   for (const queue of [checks, operations, timers, guards, paging]) if (queue) deployments.subscribe(queue);
   deployments.subscribe(new FollowUpIndex(store, logger));
 
-  // Requests people make, recorded before their ack (see deployments/inbox.ts).
-  const inbox = new Inbox(redis, env.REDIS_PREFIX, logger.child({ component: 'inbox' }), options.inbox);
+  // Requests people make, recorded before their ack (see deployments/inbox.ts), on a connection of their
+  // own: the write an ack waits for never queues behind the store's pipelined work.
+  const requests = redisClient(settings, 'requests', 'request', health);
+  await connectOrExplain(requests, 'the same Redis (a second connection)');
+  const inbox = new Inbox(requests, env.REDIS_PREFIX, logger.child({ component: 'inbox' }), options.inbox);
   await inbox.start();
 
   let slack: SlackApp | undefined;
@@ -301,6 +304,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
       await recovering;
       await inbox.stop();
+      await requests.quit().catch(() => requests.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -33,7 +33,12 @@ export interface RedisSettings {
   connectTimeoutMs?: number;
 }
 
-export type ConnectionKind = 'state' | 'queue';
+/**
+ * `state`: the store's connection (fail fast, auto-pipelined); `request`: the same, without pipelining,
+ * for the one write a request waits on before its ack — so it never queues behind a busy pipeline;
+ * `queue`: BullMQ's.
+ */
+export type ConnectionKind = 'state' | 'request' | 'queue';
 
 export function redisClient(
   settings: RedisSettings,
@@ -43,8 +48,8 @@ export function redisClient(
 ): Redis {
   const options: RedisOptions = {
     connectionName: `flightdeck-${name}`,
-    lazyConnect: kind === 'state',
-    ...(kind === 'state'
+    lazyConnect: kind !== 'queue',
+    ...(kind !== 'queue'
       ? {
           enableOfflineQueue: false,
           commandTimeout: settings.commandTimeoutMs ?? 1_500,
@@ -56,8 +61,9 @@ export function redisClient(
           // reconnect: its caller tells the person it was not recorded, so it must not happen after all.
           maxRetriesPerRequest: 0,
           // Auto-pipelining sends the commands of one event-loop turn in one write: when a phase's
-          // checks finish together, their writes share a syscall instead of one each.
-          enableAutoPipelining: true,
+          // checks finish together, their writes share a syscall instead of one each. Not for the ack
+          // path, whose one write must not wait behind them.
+          enableAutoPipelining: kind === 'state',
         }
       : { maxRetriesPerRequest: null }),
     connectTimeout: settings.connectTimeoutMs ?? 5_000,
