@@ -15,6 +15,8 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *   dep:<id>             hash  state (JSON), rev, checklist (content hash), values (template values JSON)
  *   dep:<id>:audit       stream of events (append-only), one entry each, laid out by ./audit-codec.ts
  *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary)
+ *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (updates that change nothing
+ *                        are not sent, whichever replica sent the last one)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
@@ -426,8 +428,21 @@ export class DeploymentStore {
     return claim ?? false;
   }
 
-  async setMessage(id: string, messageKey: string, ts: string): Promise<void> {
-    await this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts);
+  /** The message is in Slack; `shown`: a digest of what it shows (see shownContent). */
+  async setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
+    await Promise.all([
+      this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts),
+      shown === undefined ? undefined : this.setShownContent(id, messageKey, shown),
+    ]);
+  }
+
+  /** A digest of the content the message last got (posted or updated), if known. */
+  async shownContent(id: string, messageKey: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key('dep', id, 'shown'), messageKey)) ?? undefined;
+  }
+
+  async setShownContent(id: string, messageKey: string, digest: string): Promise<void> {
+    await this.redis.hset(this.key('dep', id, 'shown'), messageKey, digest);
   }
 
   /**
