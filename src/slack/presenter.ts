@@ -635,10 +635,11 @@ export class SlackPresenter implements ChangeListener {
             ...Object.keys(deployment.items).flatMap((itemId) => failureKeys(deployment, itemId)),
           ]
         : keys;
-    for (const key of list) this.updates.mark(`${deployment.id}|${key}`, inView(deployment, checklist, key));
+    for (const key of list)
+      this.updates.mark(`${deployment.id}|${key}`, updatePriority(deployment, checklist, key));
     // After the end the report is posted, and follow-ups (or a late rollback) still change its figures.
     if (isTerminal(deployment) && !list.includes(REPORT_KEY))
-      this.updates.mark(`${deployment.id}|${REPORT_KEY}`);
+      this.updates.mark(`${deployment.id}|${REPORT_KEY}`, updatePriority(deployment, checklist, REPORT_KEY));
   }
 
   private async update(id: string, key: string): Promise<UpdateOutcome> {
@@ -749,21 +750,19 @@ function contentDigest(message: SlackMessage): string {
 }
 
 /**
- * Messages people are looking at, updated first when chat.update's budget is short: the card, and the
- * open phase (the last one once the deployment has ended).
+ * Which updates go first when chat.update's budget is short. 0: messages that will not change again — every
+ * message of a deployment that has ended, and the message of a completed phase: one update finishes each
+ * (until it lands it shows as pending what is done), and nothing supersedes it. 1: what people are looking
+ * at in a running deployment, the card and the open phase. 2: the rest, which fold their changes together
+ * meanwhile.
  */
-function inView(deployment: Deployment, checklist: Checklist, key: string): boolean {
-  if (key === CARD_KEY) return true;
+function updatePriority(deployment: Deployment, checklist: Checklist, key: string): number {
+  if (isTerminal(deployment)) return 0;
+  if (key === CARD_KEY) return 1;
   const match = /^phase:(.+):\d+$/.exec(key);
-  if (!match) return false;
-  const phases = walkedPhases(checklist);
-  const index = phases.findIndex((phase) => phase.id === match[1]);
-  const phase = phases[index];
-  if (!phase) return false;
-  return (
-    deployment.phases[phase.id]?.status === 'active' ||
-    index === Math.min(deployment.currentPhase, checklist.phases.length - 1)
-  );
+  const phase = match ? walkedPhases(checklist).find((candidate) => candidate.id === match[1]) : undefined;
+  const status = phase ? deployment.phases[phase.id]?.status : undefined;
+  return status === 'completed' ? 0 : status === 'active' ? 1 : 2;
 }
 
 /** Failure replies an item may have (one per failed run so far); unposted ones are skipped on update. */

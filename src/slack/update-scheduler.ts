@@ -1,12 +1,12 @@
 /**
  * When to send a message update, within Slack's limits. Each message waits at least `intervalMs` from the
- * answer to its previous update (a burst of changes folds into one trailing update), and the workspace stays
- * within a chat.update budget of `perMinute` with bursts of `burst` (chat.update is a Tier 3 method, ~50 a
- * minute per workspace). When the budget is short, urgent messages (the ones people are looking at) go
- * first and the rest wait, their changes folding together; within each, first changed is first served, so
- * a busy deployment cannot starve a quiet one. A 429 holds every update for its Retry-After (the limit is
- * per method) and nothing else. The update renders the newest state when it is finally sent, so waiting
- * never shows anything stale.
+ * answer to its previous update (a burst of changes folds into one trailing update), and the workspace
+ * stays within a chat.update budget of `perMinute` with bursts of `burst` (chat.update is a Tier 3 method,
+ * ~50 a minute per workspace). When the budget is short, messages go by priority (0 first; the presenter
+ * says what each level means) and the rest wait, their changes folding together; within a level, first
+ * come (to that level) is first served, so a busy deployment cannot starve a quiet one. A 429 holds every
+ * update for its Retry-After (the limit is per method) and nothing else. The update renders the newest
+ * state when it is finally sent, so waiting never shows anything stale.
  */
 
 export interface UpdateBudget {
@@ -29,8 +29,8 @@ export const DEFAULT_UPDATE_BUDGET: UpdateBudget = { intervalMs: 1_000, perMinut
 export type UpdateOutcome = 'sent' | 'skipped' | 'again' | { retryAfterMs: number };
 
 export class UpdateScheduler {
-  /** Messages with changes not yet sent, in the order they first changed, and whether they are urgent. */
-  private readonly dirty = new Map<string, { urgent: boolean }>();
+  /** Messages with changes not yet sent, with their priority, in the order they came to it. */
+  private readonly dirty = new Map<string, { priority: number }>();
   private readonly lastDone = new Map<string, number>();
   private readonly sending = new Map<string, Promise<void>>();
   private tokens: number;
@@ -48,17 +48,14 @@ export class UpdateScheduler {
     this.refilledAt = now();
   }
 
-  /** The message behind `slot` changed; `urgent` when people are looking at it. */
-  mark(slot: string, urgent = false): void {
+  /** The message behind `slot` changed; `priority` 0 goes first when the budget is short. */
+  mark(slot: string, priority = 0): void {
     // Already waiting: its turn is already arranged (a timer, or the end of its current send), and the
-    // send renders the newest state, so there is nothing to do. A phase's checks finishing together mark
-    // the same few messages thousands of times.
+    // send renders the newest state, so there is nothing to do unless it became more urgent. A phase's
+    // checks finishing together mark the same few messages thousands of times.
     const waiting = this.dirty.get(slot);
-    if (waiting) {
-      waiting.urgent ||= urgent;
-      return;
-    }
-    this.dirty.set(slot, { urgent });
+    if (waiting && waiting.priority <= priority) return;
+    this.enqueue(slot, priority);
     this.pump();
   }
 
@@ -84,9 +81,12 @@ export class UpdateScheduler {
     }
     let nextReady = Number.POSITIVE_INFINITY;
     let budgetLeft = true;
-    for (const urgent of [true, false]) {
+    const levels = [...new Set([...this.dirty.values()].map((entry) => entry.priority))].sort(
+      (a, b) => a - b,
+    );
+    for (const priority of levels) {
       for (const [slot, entry] of this.dirty) {
-        if (entry.urgent !== urgent || this.sending.has(slot)) continue; // re-sent after its current send
+        if (entry.priority !== priority || this.sending.has(slot)) continue; // re-sent after its current send
         const readyAt = (this.lastDone.get(slot) ?? Number.NEGATIVE_INFINITY) + this.budget.intervalMs;
         if (readyAt > now) {
           nextReady = Math.min(nextReady, readyAt);
@@ -99,7 +99,7 @@ export class UpdateScheduler {
         }
         this.tokens -= 1;
         this.dirty.delete(slot);
-        this.start(slot, entry.urgent);
+        this.start(slot, entry.priority);
       }
       if (!budgetLeft) break;
     }
@@ -107,10 +107,10 @@ export class UpdateScheduler {
     if (nextReady < Number.POSITIVE_INFINITY) this.wakeAt(nextReady);
   }
 
-  private start(slot: string, urgent: boolean): void {
+  private start(slot: string, priority: number): void {
     const sending = this.send(slot)
       .catch((): UpdateOutcome => 'sent') // the sender logs its own failures; do not hammer Slack
-      .then((outcome) => this.finish(slot, urgent, outcome))
+      .then((outcome) => this.finish(slot, priority, outcome))
       .finally(() => {
         this.sending.delete(slot);
         this.pump();
@@ -118,7 +118,7 @@ export class UpdateScheduler {
     this.sending.set(slot, sending);
   }
 
-  private finish(slot: string, urgent: boolean, outcome: UpdateOutcome): void {
+  private finish(slot: string, priority: number, outcome: UpdateOutcome): void {
     const now = this.now();
     if (outcome === 'skipped') {
       this.tokens = Math.min(this.budget.burst, this.tokens + 1);
@@ -130,9 +130,13 @@ export class UpdateScheduler {
       this.heldUntil = Math.max(this.heldUntil, now + outcome.retryAfterMs);
       this.tokens = Math.min(this.tokens, 0);
     }
-    const waiting = this.dirty.get(slot);
-    if (waiting) waiting.urgent ||= urgent;
-    else this.dirty.set(slot, { urgent });
+    if ((this.dirty.get(slot)?.priority ?? Number.POSITIVE_INFINITY) > priority) this.enqueue(slot, priority);
+  }
+
+  /** Puts a message in line at `priority`, behind those already there: its place counts from now. */
+  private enqueue(slot: string, priority: number): void {
+    this.dirty.delete(slot);
+    this.dirty.set(slot, { priority });
   }
 
   private refill(now: number): void {

@@ -86,20 +86,23 @@ describe('UpdateScheduler', () => {
     expect(sent[1]!.at - sent[0]!.answeredAt!).toBeGreaterThanOrEqual(95);
   });
 
-  it('serves urgent messages first when the budget is short, and the rest after', async () => {
+  it('serves higher priorities first when the budget is short, first come first served within each', async () => {
     const { sent, send } = recorder();
     const scheduler = new UpdateScheduler({ intervalMs: 1_000, perMinute: 1_200, burst: 1 }, send);
-    scheduler.mark('old-phase'); // the burst: sent at once
-    scheduler.mark('report');
-    scheduler.mark('failure-reply');
-    scheduler.mark('card', true);
-    scheduler.mark('failure-reply', true); // became urgent while waiting: keeps its place among the urgent
-    scheduler.mark('open-phase', true);
+    scheduler.mark('old-phase', 2); // the burst: sent at once
+    scheduler.mark('report', 2);
+    scheduler.mark('failure-reply', 2);
+    scheduler.mark('card', 1);
+    scheduler.mark('failure-reply', 1); // more urgent now: in line at its new level from now
+    scheduler.mark('open-phase', 1);
+    scheduler.mark('ended-card', 0);
+    scheduler.mark('card', 2); // less urgent marks change nothing
     await scheduler.idle();
     expect(sent.map((entry) => entry.slot)).toEqual([
       'old-phase',
-      'failure-reply',
+      'ended-card',
       'card',
+      'failure-reply',
       'open-phase',
       'report',
     ]);
