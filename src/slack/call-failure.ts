@@ -3,7 +3,8 @@
  * nor waits out 429s by itself (flightdeck.ts), so every failure arrives here as one of:
  *
  * - `rate-limited`: Slack refused it for now (HTTP 429); nothing happened, try again after `retryAfterMs`.
- * - `refused`: Slack answered `ok: false` (or a 4xx); nothing happened, and trying again will not help.
+ * - `refused`: Slack answered `ok: false` (or a 4xx), or our own code failed before the call; nothing
+ *   happened, and trying again at once will not help.
  * - `unknown`: no answer (5xx, connection closed, timeout): Slack may have carried it out. A post in this
  *   state is looked for in Slack before it is posted again.
  */
@@ -32,7 +33,10 @@ export function callFailure(thrown: unknown): CallFailure {
       return (error.statusCode ?? 500) >= 500
         ? { kind: 'unknown', reason: `HTTP ${error.statusCode}` }
         : { kind: 'refused', error: `http_${error.statusCode}` };
+    case 'slack_webapi_request_error':
+      return { kind: 'unknown', reason: error.message ?? 'no answer' };
     default:
-      return { kind: 'unknown', reason: error.message ?? String(thrown) };
+      // Not the client's: our own code failed (rendering, Redis) before anything reached Slack.
+      return { kind: 'refused', error: 'internal_error' };
   }
 }

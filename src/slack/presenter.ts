@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { buildReport } from '../reports/report.js';
 import { callFailure } from './call-failure.js';
-import { findPostedMessage, messageMetadata } from './message-metadata.js';
+import { findPostedMessage, type LookupResult, messageMetadata } from './message-metadata.js';
 import { DEFAULT_POST_PACE, PostQueue } from './post-queue.js';
 import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
 import { escalationMessageKey, parseEscalationMessageKey, renderEscalation } from './render/escalation.js';
@@ -486,9 +486,10 @@ export class SlackPresenter implements ChangeListener {
       } catch (error) {
         const failure = callFailure(error);
         this.logger.error({ ...log, attempt, err: serializeError(error) }, 'could not post message');
-        if (failure.kind !== 'unknown') {
+        // (A 429 never gets here: the post queue waits it out and posts again.)
+        if (failure.kind === 'refused') {
           await this.store.releaseMessage(id, key);
-          return { ok: false, error: failure.kind === 'refused' ? failure.error : 'ratelimited' };
+          return { ok: false, error: failure.error };
         }
         unsure = true;
       }
@@ -503,7 +504,7 @@ export class SlackPresenter implements ChangeListener {
     loaded: LoadedDeployment,
     key: string,
     threadTs: string | undefined,
-  ): Promise<Awaited<ReturnType<typeof findPostedMessage>>> {
+  ): Promise<LookupResult> {
     const { state } = loaded;
     try {
       return await findPostedMessage(this.client, {
