@@ -135,6 +135,17 @@ describe('posting once', () => {
     expect(where.ts).toBe(posted);
     expect(JSON.stringify(h.slack.message(CHANNEL, posted)?.blocks)).toContain('done by <@U0CLICK2>');
   });
+});
+
+describe('a 429', () => {
+  // A harness of its own: a one-shot 429 must meet this test's update, not one left over from another.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
 
   it('waits out a 429 on chat.update without holding up posts', async () => {
     const { id } = await startDeployment(h, 'shop-3', '3.0.0');
