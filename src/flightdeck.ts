@@ -125,7 +125,17 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
   });
   const roles = new RoleDirectory(file.roles, client, logger, options.roleDirectory);
-  const presenter = new SlackPresenter(client, store, catalogue, logger.child({ component: 'presenter' }), {
+  // The thread's posts and updates: paced per channel and per method by the presenter, which must see each
+  // failure as it is — a retried post is a second post, and a client-wide 429 pause would stop everything.
+  const poster = new webApi.WebClient(env.SLACK_BOT_TOKEN, {
+    logger: boltLogger(logger),
+    logLevel: LogLevel.WARN,
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 30_000,
+  });
+  const presenter = new SlackPresenter(poster, store, catalogue, logger.child({ component: 'presenter' }), {
     mentions: (name, except) => roles.mentions(name, except),
     ...options.presenter,
   });

@@ -2,15 +2,21 @@
  * The fake Slack a benchmark's bot talks to (test/support's fake Web API, in the orchestrator), and the
  * environment a Flightdeck process needs to run against it and the private Redis.
  */
-import { FakeSlack } from '../../test/support/fake-slack.js';
+import { FakeSlack, type FakeSlackLimits } from '../../test/support/fake-slack.js';
 import { onCleanup } from './lifecycle.js';
 import { BOT_TOKEN, SIGNING_SECRET } from './protocol.js';
 
-export async function startFakeSlack(channels: string[], users: string[]): Promise<FakeSlack> {
+/** `limits`: the fake keeps Slack's pace (429 + Retry-After), e.g. SLACK_LIMITS; none by default. */
+export async function startFakeSlack(
+  channels: string[],
+  users: string[],
+  limits?: FakeSlackLimits,
+): Promise<FakeSlack> {
   const slack = await FakeSlack.start({
     botToken: BOT_TOKEN,
     channels,
     users: Object.fromEntries(users.map((id) => [id, { name: id.toLowerCase().replace('u0', '') }])),
+    ...(limits ? { limits } : {}),
   });
   onCleanup(() => slack.stop());
   return slack;

@@ -15,6 +15,8 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *   dep:<id>             hash  state (JSON), rev, checklist (content hash), values (template values JSON)
  *   dep:<id>:audit       stream of events (append-only), one entry each, laid out by ./audit-codec.ts
  *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary)
+ *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (updates that change nothing
+ *                        are not sent, whichever replica sent the last one)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
@@ -103,6 +105,27 @@ if rev == ARGV[1] then return {rev, false, redis.call('HGET', KEYS[1], 'checklis
 return {rev, redis.call('HGET', KEYS[1], 'state'), redis.call('HGET', KEYS[1], 'checklist'), redis.call('HGET', KEYS[1], 'values')}
 `;
 
+/**
+ * Claims the right to post a message: taken when the field is free ('new'), or when it holds a claim made
+ * before ARGV[2] ('taken-over': its poster died mid-post or lost Slack's answer, so the message may be in
+ * Slack already). One script, so two replicas never both take over the same stale claim.
+ */
+const CLAIM_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then
+  redis.call('HSET', KEYS[1], ARGV[1], 'posting:' .. ARGV[3])
+  return 'new'
+end
+if string.sub(current, 1, 8) == 'posting:' and tonumber(string.sub(current, 9)) <= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], 'posting:' .. ARGV[3])
+  return 'taken-over'
+end
+return false
+`;
+
+/** What a claim to post a message got: see CLAIM_SCRIPT. */
+export type MessageClaim = 'new' | 'taken-over';
+
 export interface LoadedDeployment {
   state: Deployment;
   rev: number;
@@ -124,6 +147,7 @@ interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
   fdCommit(...args: Array<string | number>): Promise<number>;
   fdLoad(key: string, rev: string): Promise<Array<string | null>>;
+  fdClaim(key: string, field: string, staleBefore: number, now: number): Promise<MessageClaim | null>;
 }
 
 /** Script arguments for audit entries: per event, how many field strings follow, then the fields. */
@@ -158,6 +182,7 @@ export class DeploymentStore {
       redis.defineCommand('fdCreate', { numberOfKeys: 7, lua: CREATE_SCRIPT });
       redis.defineCommand('fdCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
       redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
+      redis.defineCommand('fdClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     }
   }
 
@@ -414,26 +439,45 @@ export class DeploymentStore {
   // --- Slack message references: which message shows which part of a deployment ---
 
   /**
-   * Claims the right to post a message once across replicas; false when someone already has. A claim
-   * older than a minute is taken to be from a process that died mid-post and may be claimed again.
+   * Claims the right to post a message once across replicas; false when it is posted or someone holds a
+   * fresh claim. A claim older than STALE_CLAIM_MS is taken to be from a process that died mid-post and may
+   * be taken over ('taken-over'): that poster may have got the message into Slack, so look there first.
    */
-  async claimMessage(id: string, messageKey: string, now = Date.now()): Promise<boolean> {
+  async claimMessage(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
+    const claim = await this.redis.fdClaim(
+      this.key('dep', id, 'slack'),
+      messageKey,
+      now - DeploymentStore.STALE_CLAIM_MS,
+      now,
+    );
+    return claim ?? false;
+  }
+
+  /** The message is in Slack; `shown`: a digest of what it shows (see shownContent). */
+  async setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
+    await Promise.all([
+      this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts),
+      shown === undefined ? undefined : this.setShownContent(id, messageKey, shown),
+    ]);
+  }
+
+  /** A digest of the content the message last got (posted or updated), if known. */
+  async shownContent(id: string, messageKey: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key('dep', id, 'shown'), messageKey)) ?? undefined;
+  }
+
+  async setShownContent(id: string, messageKey: string, digest: string): Promise<void> {
+    await this.redis.hset(this.key('dep', id, 'shown'), messageKey, digest);
+  }
+
+  /**
+   * Gives up a claim whose post failed, so a later attempt may post. `unsure`: Slack may have stored the
+   * message (its answer was lost), so the claim is left stale and the next poster looks in Slack first.
+   */
+  async releaseMessage(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
     const key = this.key('dep', id, 'slack');
-    if ((await this.redis.hsetnx(key, messageKey, `posting:${now}`)) === 1) return true;
-    const current = await this.redis.hget(key, messageKey);
-    const since = current?.startsWith('posting:') ? Number(current.slice('posting:'.length)) : undefined;
-    if (since === undefined || now - since < DeploymentStore.STALE_CLAIM_MS) return false;
-    await this.redis.hset(key, messageKey, `posting:${now}`);
-    return true;
-  }
-
-  async setMessage(id: string, messageKey: string, ts: string): Promise<void> {
-    await this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts);
-  }
-
-  /** Forgets a claim whose post failed, so a later attempt may post again. */
-  async releaseMessage(id: string, messageKey: string): Promise<void> {
-    await this.redis.hdel(this.key('dep', id, 'slack'), messageKey);
+    if (options.unsure) await this.redis.hset(key, messageKey, 'posting:0');
+    else await this.redis.hdel(key, messageKey);
   }
 
   async messages(id: string): Promise<Record<string, string>> {

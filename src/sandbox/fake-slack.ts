@@ -1,6 +1,8 @@
 /**
  * A fake Slack Web API on loopback that answers the way Slack does: same methods, same argument checks,
  * same error codes, Block Kit limits, 429 + Retry-After, single-use trigger ids and five-use response URLs.
+ * Off by default, it also keeps Slack's pace (`limits`: posts per channel, calls per method) and loses
+ * answers on request (`loseAnswer`: the call is carried out, then answered 500 or the connection closes).
  * The bot talks to it through the real `@slack/web-api` client (`clientOptions.slackApiUrl = slack.apiUrl`);
  * tests read what the bot did through `messages()`, `thread()`, `ephemerals`, `views`, `responses`, `calls`,
  * and the sandbox (`npm start` without credentials) shows the same to a person in its web page.
@@ -42,6 +44,30 @@ export interface FakeSlackOptions {
   /** response_url lifetime and uses (Slack: 30 minutes, 5 uses). */
   responseUrlTtlMs?: number;
   responseUrlMaxUses?: number;
+  /** Slack's pace, answered with 429 + Retry-After when exceeded; none unless given (see SLACK_LIMITS). */
+  limits?: FakeSlackLimits;
+}
+
+export interface FakeSlackLimits {
+  /** chat.postMessage per channel: sustained posts per second, and how many may go at once. */
+  postsPerChannel?: { perSecond: number; burst: number };
+  /** Calls per sliding minute for the whole workspace, by method (Slack's tiers). */
+  perMinute?: Record<string, number>;
+}
+
+/**
+ * Slack's documented pace: about one post per second per channel with short bursts, and Tier 3 (50 a
+ * minute) for chat.update and the conversation reads (docs.slack.dev/apis/web-api/rate-limits).
+ */
+export const SLACK_LIMITS: FakeSlackLimits = {
+  postsPerChannel: { perSecond: 1, burst: 3 },
+  perMinute: { 'chat.update': 50, 'conversations.history': 50, 'conversations.replies': 50 },
+};
+
+/** Slack message metadata (chat.postMessage `metadata`), returned with `include_all_metadata`. */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: JsonObject;
 }
 
 export interface FakeCall {
@@ -71,6 +97,7 @@ export interface FakeMessage {
   user: string;
   /** Set on the bot's messages; a person's own message (`postAsUser`) has none. */
   bot_id?: string;
+  metadata?: MessageMetadata;
   reply_broadcast: boolean;
   /** How many times chat.update (or a replace_original) changed it. */
   updates: number;
@@ -145,6 +172,15 @@ interface TierLimit {
   recent: number[];
 }
 
+/** A channel's post allowance: tokens refill at `perSecond` up to `burst`; a post takes one. */
+interface PostBucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+/** What becomes of the answer to a call that was carried out. */
+export type LostAnswer = 'http-500' | 'connection-closed';
+
 /** An `{ok: false}` answer; `extra` carries `response_metadata`, `errors`, `needed`… */
 class SlackApiError extends Error {
   constructor(
@@ -209,6 +245,9 @@ export class FakeSlack {
   private readonly failures = new Map<string, SlackApiError[]>();
   private readonly throttles = new Map<string, Throttle>();
   private readonly tierLimits = new Map<string, TierLimit>();
+  private readonly postsPerChannel: FakeSlackLimits['postsPerChannel'];
+  private readonly postBuckets = new Map<string, PostBucket>();
+  private readonly lostAnswers = new Map<string, LostAnswer[]>();
   private lastTsMicros = 0;
   private readonly watchers = new Set<(change: FakeSlackChange) => void>();
 
@@ -225,6 +264,8 @@ export class FakeSlack {
     'usergroups.users.list': (args) => this.usergroupUsers(args),
     'users.info': (args) => this.userInfo(args),
     'conversations.info': (args) => this.conversationInfo(args),
+    'conversations.history': (args) => this.conversationHistory(args),
+    'conversations.replies': (args) => this.conversationReplies(args),
   };
 
   /** Methods Slack answers without a token. */
@@ -255,6 +296,9 @@ export class FakeSlack {
     }
     this.usersById = new Map(Object.entries(options.users ?? {}));
     this.usergroups = new Map(Object.entries(options.usergroups ?? {}));
+    this.postsPerChannel = options.limits?.postsPerChannel;
+    for (const [method, perMinute] of Object.entries(options.limits?.perMinute ?? {}))
+      this.limitRate(method, perMinute);
   }
 
   /** Starts the fake on a free loopback port. */
@@ -310,6 +354,16 @@ export class FakeSlack {
   /** An always-on Tier limit: more than `perMinute` calls in a sliding minute answer 429. */
   limitRate(method: string, perMinute: number): void {
     this.tierLimits.set(method, { perMinute, recent: [] });
+  }
+
+  /**
+   * The next call to `method` is carried out (a post is stored), but its answer is lost: replaced by an
+   * HTTP 500, or the connection closes without one. Queued: call again for more.
+   */
+  loseAnswer(method: string, how: LostAnswer): void {
+    const queue = this.lostAnswers.get(method) ?? [];
+    queue.push(how);
+    this.lostAnswers.set(method, queue);
   }
 
   /** A trigger id as Slack puts in a slash command or interaction: one `views.open`, within 3 s. */
@@ -500,14 +554,26 @@ export class FakeSlack {
     const { args, token, parseError } = this.readArgs(url, req, raw);
     const { status, body, headers } = this.answerApi(method, args, token, parseError);
     const ok = body.ok === true;
+    // Only a call that was carried out loses its answer (a refused one changed nothing).
+    const lost = ok ? this.lostAnswers.get(method)?.shift() : undefined;
     this.callLog.push({
       method,
       args,
       at: Date.now(),
-      status,
-      ok,
-      ...(ok ? {} : { error: String(body.error) }),
+      status: lost === 'http-500' ? 500 : lost === 'connection-closed' ? 0 : status,
+      ok: ok && lost === undefined,
+      ...(lost ? { error: lost } : ok ? {} : { error: String(body.error) }),
     });
+    if (lost === 'connection-closed') {
+      req.socket.destroy();
+      return;
+    }
+    if (lost === 'http-500') {
+      res
+        .writeHead(500, { 'content-type': 'text/html' })
+        .end('<html><body>Internal Server Error</body></html>');
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
   }
@@ -527,7 +593,7 @@ export class FakeSlack {
       if (token !== this.botToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
     }
 
-    const retryAfter = this.rateLimitedFor(method);
+    const retryAfter = this.rateLimitedFor(method, args);
     if (retryAfter !== undefined)
       return {
         status: 429,
@@ -597,11 +663,17 @@ export class FakeSlack {
     return { args, token: headerToken ?? bodyToken, parseError };
   }
 
-  private rateLimitedFor(method: string): number | undefined {
+  /** Seconds to wait when this call goes over a limit (a refused call uses up no allowance). */
+  private rateLimitedFor(method: string, args: JsonObject): number | undefined {
     const throttle = this.throttles.get(method);
     if (throttle && throttle.times > 0) {
       throttle.times -= 1;
       return throttle.retryAfterSeconds;
+    }
+    const channel = stringArg(args, 'channel');
+    if (method === 'chat.postMessage' && channel !== undefined) {
+      const wait = this.channelPostWait(channel);
+      if (wait !== undefined) return wait;
     }
     const tier = this.tierLimits.get(method);
     if (!tier) return undefined;
@@ -612,6 +684,23 @@ export class FakeSlack {
       return Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000));
     }
     tier.recent.push(now);
+    return undefined;
+  }
+
+  /** Takes a post from the channel's allowance, or says how many seconds until one is there. */
+  private channelPostWait(channel: string): number | undefined {
+    const limit = this.postsPerChannel;
+    if (!limit) return undefined;
+    const now = Date.now();
+    const bucket = this.postBuckets.get(channel) ?? { tokens: limit.burst, refilledAt: now };
+    bucket.tokens = Math.min(
+      limit.burst,
+      bucket.tokens + ((now - bucket.refilledAt) / 1_000) * limit.perSecond,
+    );
+    bucket.refilledAt = now;
+    this.postBuckets.set(channel, bucket);
+    if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
+    bucket.tokens -= 1;
     return undefined;
   }
 
@@ -704,7 +793,13 @@ export class FakeSlack {
       const parent = this.message(channel, threadTs);
       if (!parent || parent.thread_ts !== undefined) throw new SlackApiError('thread_not_found');
     }
-    const stored = this.storeMessage(channel, content, threadTs, flagArg(args, 'reply_broadcast'));
+    const metadata = readMetadata(args);
+    const stored = this.storeMessage(
+      channel,
+      { ...content, ...(metadata ? { metadata } : {}) },
+      threadTs,
+      flagArg(args, 'reply_broadcast'),
+    );
     return { channel, ts: stored.ts, message: this.messageJson(stored) };
   }
 
@@ -718,6 +813,8 @@ export class FakeSlack {
     // chat.update keeps the old blocks only when neither text nor blocks are given (docs.slack.dev, chat.update).
     const blocks = content.blocks ?? (args.text === undefined ? stored.blocks : []);
     const text = args.text === undefined ? stored.text : content.text;
+    const metadata = readMetadata(args);
+    if (metadata) stored.metadata = metadata;
     this.applyUpdate(stored, text, blocks, content.attachments ?? stored.attachments);
     return { channel, ts: stored.ts, text: stored.text, message: this.messageJson(stored) };
   }
@@ -854,6 +951,53 @@ export class FakeSlack {
     };
   }
 
+  /** A channel's messages, newest first: top-level ones and replies also sent to the channel. */
+  private conversationHistory(args: JsonObject): JsonObject {
+    const channel = this.requireChannel(args);
+    const messages = (this.messageStore.get(channel) ?? [])
+      .filter((m) => !m.deleted && (m.thread_ts === undefined || m.reply_broadcast))
+      .filter(inTimeline(args))
+      .reverse();
+    return this.page(messages, args, { limit: 100, max: 999 });
+  }
+
+  /** A thread, oldest first: the parent, then its replies (`ts` may name either). */
+  private conversationReplies(args: JsonObject): JsonObject {
+    const channel = this.requireChannel(args);
+    const ts = stringArg(args, 'ts');
+    if (!ts) throw invalid('invalid_arguments', [{ pointer: '/ts', message: 'missing required field: ts' }]);
+    const named = this.message(channel, ts);
+    const parent = named?.thread_ts ? this.message(channel, named.thread_ts) : named;
+    if (!parent) throw new SlackApiError('thread_not_found');
+    const messages = [parent, ...this.thread(channel, parent.ts)].filter(inTimeline(args));
+    return this.page(messages, args, { limit: 1_000, max: 1_000 });
+  }
+
+  /** One page of messages as Slack returns them, with a cursor for the next; metadata only when asked. */
+  private page(
+    messages: FakeMessage[],
+    args: JsonObject,
+    limits: { limit: number; max: number },
+  ): JsonObject {
+    const offset =
+      Number(
+        Buffer.from(stringArg(args, 'cursor') ?? '', 'base64')
+          .toString()
+          .slice('offset:'.length),
+      ) || 0;
+    const limit = Math.min(limits.max, Number(stringArg(args, 'limit')) || limits.limit);
+    const page = messages.slice(offset, offset + limit);
+    const hasMore = offset + limit < messages.length;
+    const withMetadata = flagArg(args, 'include_all_metadata');
+    return {
+      messages: page.map((message) => this.messageJson(message, { withMetadata })),
+      has_more: hasMore,
+      response_metadata: {
+        next_cursor: hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '',
+      },
+    };
+  }
+
   // -------------------------------------------------------------------------
   // Shared rules
   // -------------------------------------------------------------------------
@@ -922,7 +1066,7 @@ export class FakeSlack {
 
   private storeMessage(
     channel: string,
-    content: { text: string; blocks?: JsonObject[]; attachments?: unknown[] },
+    content: { text: string; blocks?: JsonObject[]; attachments?: unknown[]; metadata?: MessageMetadata },
     threadTs: string | undefined,
     replyBroadcast: boolean,
     author: { user: string } = { user: this.botUserId },
@@ -937,6 +1081,7 @@ export class FakeSlack {
       ...(content.attachments ? { attachments: content.attachments } : {}),
       user: author.user,
       ...(bot ? { bot_id: this.botId } : {}),
+      ...(content.metadata ? { metadata: content.metadata } : {}),
       reply_broadcast: replyBroadcast,
       updates: 0,
       history: [],
@@ -970,8 +1115,8 @@ export class FakeSlack {
     this.changed({ type: 'message', message: stored });
   }
 
-  /** The message as Slack returns it (chat.postMessage `message`, block_actions `message`). */
-  messageJson(stored: FakeMessage): JsonObject {
+  /** The message as Slack returns it (chat.postMessage `message`, block_actions `message`, history). */
+  messageJson(stored: FakeMessage, options: { withMetadata?: boolean } = {}): JsonObject {
     const replies = stored.thread_ts === undefined ? this.thread(stored.channel, stored.ts) : [];
     return {
       type: 'message',
@@ -987,6 +1132,7 @@ export class FakeSlack {
         ? { thread_ts: stored.ts, reply_count: replies.length, latest_reply: replies[replies.length - 1]!.ts }
         : {}),
       ...(stored.updates > 0 ? { edited: { user: stored.user, ts: this.lastEditTs(stored) } } : {}),
+      ...(options.withMetadata && stored.metadata ? { metadata: structuredClone(stored.metadata) } : {}),
     };
   }
 
@@ -1033,6 +1179,47 @@ export class FakeSlack {
   private newHash(): string {
     return `${Math.floor(Date.now() / 1000)}.${randomId(8)}`;
   }
+}
+
+/** `metadata` as chat.postMessage and chat.update take it: an event type and a payload object. */
+function readMetadata(args: JsonObject): MessageMetadata | undefined {
+  const metadata = args.metadata;
+  if (metadata === undefined || metadata === '') return undefined;
+  if (
+    !isObject(metadata) ||
+    typeof metadata.event_type !== 'string' ||
+    !/^[A-Za-z0-9_.-]+$/.test(metadata.event_type) ||
+    !isObject(metadata.event_payload)
+  )
+    throw new SlackApiError('invalid_metadata_format');
+  return { event_type: metadata.event_type, event_payload: structuredClone(metadata.event_payload) };
+}
+
+/** Slack timestamps compared as numbers without losing microseconds: whole seconds, then the fraction. */
+function compareTs(a: string, b: string): number {
+  const [aSeconds = '0', aFraction = ''] = a.split('.');
+  const [bSeconds = '0', bFraction = ''] = b.split('.');
+  return (
+    Number(aSeconds) - Number(bSeconds) || Number(aFraction.padEnd(6, '0')) - Number(bFraction.padEnd(6, '0'))
+  );
+}
+
+/** `oldest` / `latest` / `inclusive` of conversations.history and .replies. */
+function inTimeline(args: JsonObject): (message: FakeMessage) => boolean {
+  const oldest = stringArg(args, 'oldest');
+  const latest = stringArg(args, 'latest');
+  const inclusive = flagArg(args, 'inclusive');
+  return (message) => {
+    if (oldest !== undefined) {
+      const order = compareTs(message.ts, oldest);
+      if (order < 0 || (order === 0 && !inclusive)) return false;
+    }
+    if (latest !== undefined) {
+      const order = compareTs(message.ts, latest);
+      if (order > 0 || (order === 0 && !inclusive)) return false;
+    }
+    return true;
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

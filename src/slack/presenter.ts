@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
 import type { webApi } from '@slack/bolt';
 import { type Checklist, type Item, type Phase, walkedPhases } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
 import { type Deployment, isResolved, isTerminal, type PhaseStatus } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
-import { DeploymentStore, type LoadedDeployment } from '../deployments/store.js';
+import { DeploymentStore, type LoadedDeployment, type MessageClaim } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { buildReport } from '../reports/report.js';
+import { callFailure } from './call-failure.js';
+import { findPostedMessage, type LookupResult, messageMetadata } from './message-metadata.js';
+import { DEFAULT_POST_PACE, PostQueue } from './post-queue.js';
 import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
 import {
   escalationMessageKey,
@@ -34,22 +38,32 @@ import {
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
 import { REPORT_KEY, renderReportMessage } from './render/report.js';
 import { CARD_KEY, renderStatusCard } from './render/status-card.js';
-import { DEFAULT_UPDATE_BUDGET, UpdateScheduler } from './update-scheduler.js';
+import { DEFAULT_UPDATE_BUDGET, type UpdateOutcome, UpdateScheduler } from './update-scheduler.js';
 
 /**
- * Keeps Slack showing what Redis holds. New things (the status card, a phase's messages, the summary,
- * failure replies) are posted once, claimed in Redis so two replicas never both post. Changes to existing
- * messages go through the UpdateScheduler: each message at most once a second, the workspace within a
- * chat.update budget, and every update renders the newest state from Redis when it is sent — so a burst
- * never loses its last change and never floods Slack.
+ * Keeps Slack showing what Redis holds, at Slack's pace. New things (the status card, a phase's messages,
+ * the summary, failure replies) are posted once: claimed in Redis so two replicas never both post, tagged
+ * with metadata so a post whose outcome is unknown is found and adopted rather than posted again, and
+ * queued per channel (PostQueue: about one a second, rendered when their turn comes). Changes to existing
+ * messages go through the UpdateScheduler: each message at most once a second, the workspace within
+ * chat.update's budget with the card and the open phase first, and every update renders the newest state
+ * from Redis when it is sent — so a burst never loses its last change and never floods Slack. An update
+ * that would change nothing is not sent.
+ *
+ * The client must neither retry nor wait out 429s by itself (`retryConfig: { retries: 0 }`,
+ * `rejectRateLimitedCalls: true`): a retried post is a second post, and a client-wide pause holds up
+ * every method for one method's limit.
  */
 
 export interface PresenterOptions {
-  /** Per message: the least time between two updates (default 1 s). */
+  /** Per message: the least time from one update's answer to the next update (default 1 s). */
   minUpdateIntervalMs?: number;
-  /** Across the workspace: sustained updates per second and burst (defaults 2/s, 20). */
-  updatesPerSecond?: number;
+  /** Across the workspace: sustained chat.update calls per minute and burst (defaults 45, 5). */
+  updatesPerMinute?: number;
   updateBurst?: number;
+  /** Per channel: sustained posts per second and burst (defaults 1, 2). */
+  postsPerSecond?: number;
+  postBurst?: number;
   /**
    * Mentions that notify a role's people (failure replies, alerts), leaving out the people in `except`;
    * undefined for a role not defined.
@@ -59,8 +73,12 @@ export interface PresenterOptions {
 
 type StartOutcome = { ok: true; ts: string } | { ok: false; error: string };
 
+/** Posts tried per message before it is left to the next catch-up (each unanswered one is looked for). */
+const POST_ATTEMPTS = 3;
+
 export class SlackPresenter implements ChangeListener {
   private readonly updates: UpdateScheduler;
+  private readonly posts: PostQueue;
   /** Per-deployment chain of posts, so a thread's messages appear in order. */
   private readonly queues = new Map<string, Promise<void>>();
   private readonly starts = new Map<string, Promise<StartOutcome>>();
@@ -75,7 +93,7 @@ export class SlackPresenter implements ChangeListener {
     this.updates = new UpdateScheduler(
       {
         intervalMs: options.minUpdateIntervalMs ?? DEFAULT_UPDATE_BUDGET.intervalMs,
-        perSecond: options.updatesPerSecond ?? DEFAULT_UPDATE_BUDGET.perSecond,
+        perMinute: options.updatesPerMinute ?? DEFAULT_UPDATE_BUDGET.perMinute,
         burst: options.updateBurst ?? DEFAULT_UPDATE_BUDGET.burst,
       },
       (slot) => {
@@ -83,6 +101,10 @@ export class SlackPresenter implements ChangeListener {
         return this.update(slot.slice(0, bar), slot.slice(bar + 1));
       },
     );
+    this.posts = new PostQueue({
+      perSecond: options.postsPerSecond ?? DEFAULT_POST_PACE.perSecond,
+      burst: options.postBurst ?? DEFAULT_POST_PACE.burst,
+    });
     const mentions = options.mentions ?? (() => undefined);
     this.mentions = (role) => mentions(role) ?? `*${role}*`;
     this.mentionsIfDefined = mentions;
@@ -397,30 +419,15 @@ export class SlackPresenter implements ChangeListener {
   }
 
   private async ensureCard(loaded: LoadedDeployment): Promise<StartOutcome> {
-    const { state, checklist } = loaded;
+    const { state } = loaded;
     const existing = await this.store.message(state.id, CARD_KEY);
     if (existing) return { ok: true, ts: existing };
-    if (!(await this.store.claimMessage(state.id, CARD_KEY))) {
+    const claim = await this.store.claimMessage(state.id, CARD_KEY);
+    if (!claim) {
       const ts = await this.waitForMessage(state.id, CARD_KEY);
       return ts ? { ok: true, ts } : { ok: false, error: 'another replica is posting the card' };
     }
-    try {
-      const posted = await this.client.chat.postMessage({
-        channel: state.channel,
-        ...this.card(state, checklist),
-      });
-      const ts = posted.ts as string;
-      await this.store.setMessage(state.id, CARD_KEY, ts);
-      return { ok: true, ts };
-    } catch (error) {
-      await this.store.releaseMessage(state.id, CARD_KEY);
-      const slackError = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
-      this.logger.error(
-        { deploymentId: state.id, channel: state.channel, err: serializeError(error) },
-        'could not post status card',
-      );
-      return { ok: false, error: slackError };
-    }
+    return this.postOnce(state.id, CARD_KEY, claim, (fresh) => this.card(fresh.state, fresh.checklist));
   }
 
   private async ensurePhase(loaded: LoadedDeployment, index: number): Promise<void> {
@@ -435,7 +442,7 @@ export class SlackPresenter implements ChangeListener {
   }
 
   /** Posts a thread reply once; afterwards the message is only ever updated. `render` gets the newest
-   * state, loaded once the post is claimed. */
+   * state, loaded when the post's turn comes. */
   private async ensurePosted(
     id: string,
     key: string,
@@ -447,28 +454,104 @@ export class SlackPresenter implements ChangeListener {
       this.logger.warn({ deploymentId: id, message: key }, 'no status card to thread under; skipping post');
       return;
     }
-    if (!(await this.store.claimMessage(id, key))) return;
+    const claim = await this.store.claimMessage(id, key);
+    if (claim)
+      await this.postOnce(id, key, claim, render, { ts: cardTs, broadcast: options.broadcast ?? false });
+  }
+
+  /**
+   * Posts a claimed message, or adopts the copy Slack already has. A taken-over claim (its poster died
+   * mid-post) and a post Slack did not answer may have reached Slack: it is looked for there, by its
+   * metadata, before it is posted (again). The message is rendered when its turn in the channel comes.
+   */
+  private async postOnce(
+    id: string,
+    key: string,
+    claim: MessageClaim,
+    render: (fresh: LoadedDeployment) => SlackMessage | Promise<SlackMessage>,
+    thread?: { ts: string; broadcast: boolean },
+  ): Promise<StartOutcome> {
     const loaded = await this.store.load(id);
-    if (!loaded) return;
-    try {
-      const message = await render(loaded);
-      const posted = await this.client.chat.postMessage({
-        channel: loaded.state.channel,
-        thread_ts: cardTs,
-        reply_broadcast: options.broadcast ?? false,
-        ...message,
-      });
-      await this.store.setMessage(id, key, posted.ts as string);
-      // A change may have landed while we posted (here or on another replica, whose update found no
-      // message yet): make sure the message catches up. Only the revision is read to find out.
-      if ((await this.store.revision(id)) !== loaded.rev)
-        this.markDirty(loaded.state, loaded.checklist, [key]);
-    } catch (error) {
+    if (!loaded) {
       await this.store.releaseMessage(id, key);
-      this.logger.error(
-        { deploymentId: id, message: key, err: serializeError(error) },
-        'could not post thread message',
+      return { ok: false, error: 'deployment_not_found' };
+    }
+    const { channel } = loaded.state;
+    const log = { deploymentId: id, channel, message: key };
+    let unsure = claim === 'taken-over';
+    for (let attempt = 1; attempt <= POST_ATTEMPTS; attempt++) {
+      if (unsure) {
+        const found = await this.lookFor(loaded, key, thread?.ts);
+        if (found === 'unknown') break;
+        if (found !== 'absent') {
+          this.logger.warn({ ...log, ts: found.found }, 'adopted a message Slack already had');
+          await this.store.setMessage(id, key, found.found);
+          // It shows what its poster rendered back then.
+          this.markDirty(loaded.state, loaded.checklist, [key]);
+          return { ok: true, ts: found.found };
+        }
+      }
+      let shown = loaded;
+      let digest = '';
+      try {
+        const posted = await this.posts.run(channel, async () => {
+          shown = (await this.store.load(id)) ?? loaded;
+          const message = await render(shown);
+          digest = contentDigest(message);
+          const args = { channel, ...message, metadata: messageMetadata(id, key) };
+          return thread
+            ? this.client.chat.postMessage({
+                ...args,
+                thread_ts: thread.ts,
+                reply_broadcast: thread.broadcast,
+              })
+            : this.client.chat.postMessage(args);
+        });
+        const ts = posted.ts as string;
+        await this.store.setMessage(id, key, ts, digest);
+        // A change may have landed while we posted (here or on another replica, whose update found no
+        // message yet): make sure the message catches up. Only the revision is read to find out.
+        if ((await this.store.revision(id)) !== shown.rev)
+          this.markDirty(shown.state, shown.checklist, [key]);
+        return { ok: true, ts };
+      } catch (error) {
+        const failure = callFailure(error);
+        this.logger.error({ ...log, attempt, err: serializeError(error) }, 'could not post message');
+        // (A 429 never gets here: the post queue waits it out and posts again.)
+        if (failure.kind === 'refused') {
+          await this.store.releaseMessage(id, key);
+          return { ok: false, error: failure.error };
+        }
+        unsure = true;
+      }
+    }
+    // Slack may hold it: the claim stays stale, so whoever posts next (the catch-up) looks first.
+    await this.store.releaseMessage(id, key, { unsure: true });
+    return { ok: false, error: 'slack_did_not_answer' };
+  }
+
+  /** Looks in Slack for a message whose post may have got there. Without the scope to look, says absent. */
+  private async lookFor(
+    loaded: LoadedDeployment,
+    key: string,
+    threadTs: string | undefined,
+  ): Promise<LookupResult> {
+    const { state } = loaded;
+    try {
+      return await findPostedMessage(this.client, {
+        channel: state.channel,
+        deploymentId: state.id,
+        key,
+        since: state.createdAt,
+        ...(threadTs ? { threadTs } : {}),
+      });
+    } catch (error) {
+      // Slack refused the lookup (an installation without channels:history): post, as before it could look.
+      this.logger.warn(
+        { deploymentId: state.id, message: key, err: serializeError(error) },
+        'could not look for the message in Slack (is channels:history granted?); posting it',
       );
+      return 'absent';
     }
   }
 
@@ -608,29 +691,35 @@ export class SlackPresenter implements ChangeListener {
             ...Object.keys(deployment.items).flatMap((itemId) => failureKeys(deployment, itemId)),
           ]
         : keys;
-    for (const key of list) this.schedule(deployment.id, key);
+    for (const key of list)
+      this.updates.mark(`${deployment.id}|${key}`, updatePriority(deployment, checklist, key));
     // After the end the report is posted, and follow-ups (or a late rollback) still change its figures.
-    if (isTerminal(deployment) && !list.includes(REPORT_KEY)) this.schedule(deployment.id, REPORT_KEY);
+    if (isTerminal(deployment) && !list.includes(REPORT_KEY))
+      this.updates.mark(`${deployment.id}|${REPORT_KEY}`, updatePriority(deployment, checklist, REPORT_KEY));
   }
 
-  private schedule(id: string, key: string): void {
-    this.updates.mark(`${id}|${key}`);
-  }
-
-  private async update(id: string, key: string): Promise<void> {
+  private async update(id: string, key: string): Promise<UpdateOutcome> {
     try {
       const ts = await this.store.message(id, key);
-      if (!ts) return; // not posted yet: the post renders the newest state itself
+      if (!ts) return 'skipped'; // not posted yet: the post renders the newest state itself
       const loaded = await this.store.load(id);
-      if (!loaded) return;
+      if (!loaded) return 'skipped';
       const message = await this.render(loaded, key);
-      if (!message) return;
+      if (!message) return 'skipped';
+      const digest = contentDigest(message);
+      if (digest === (await this.store.shownContent(id, key))) return 'skipped';
       await this.client.chat.update({ channel: loaded.state.channel, ts, ...message });
+      await this.store.setShownContent(id, key, digest);
+      return 'sent';
     } catch (error) {
+      const failure = callFailure(error);
+      if (failure.kind === 'rate-limited') return { retryAfterMs: failure.retryAfterMs };
       this.logger.error(
         { deploymentId: id, message: key, err: serializeError(error) },
         'could not update message',
       );
+      // Without an answer it may not have landed: an update can safely be sent again.
+      return failure.kind === 'unknown' ? 'again' : 'sent';
     }
   }
 
@@ -711,6 +800,27 @@ export class SlackPresenter implements ChangeListener {
     const loaded = known ?? (await this.store.load(deploymentId));
     if (loaded) this.markDirty(loaded.state, loaded.checklist, [itemMessageKey(loaded.checklist, itemId)]);
   }
+}
+
+/** What a message shows, as a short digest: an update that would not change it is not sent. */
+function contentDigest(message: SlackMessage): string {
+  return createHash('sha256').update(JSON.stringify(message)).digest('base64url').slice(0, 22);
+}
+
+/**
+ * Which updates go first when chat.update's budget is short. 0: messages that will not change again — every
+ * message of a deployment that has ended, and the message of a completed phase: one update finishes each
+ * (until it lands it shows as pending what is done), and nothing supersedes it. 1: what people are looking
+ * at in a running deployment, the card and the open phase. 2: the rest, which fold their changes together
+ * meanwhile.
+ */
+function updatePriority(deployment: Deployment, checklist: Checklist, key: string): number {
+  if (isTerminal(deployment)) return 0;
+  if (key === CARD_KEY) return 1;
+  const match = /^phase:(.+):\d+$/.exec(key);
+  const phase = match ? walkedPhases(checklist).find((candidate) => candidate.id === match[1]) : undefined;
+  const status = phase ? deployment.phases[phase.id]?.status : undefined;
+  return status === 'completed' ? 0 : status === 'active' ? 1 : 2;
 }
 
 /** Failure replies an item may have (one per failed run so far); unposted ones are skipped on update. */

@@ -1,48 +1,61 @@
 /**
- * When to send a message update. Two limits, both Slack's: each message at most once per `intervalMs`
- * (a burst of changes folds into one trailing update), and the whole workspace at most `perSecond`
- * updates on average with bursts of `burst` (chat.update is a Tier 3 method). Messages wait in the order
- * they first changed, so a busy deployment cannot starve a quiet one; the update itself renders the newest
+ * When to send a message update, within Slack's limits. Each message waits at least `intervalMs` from the
+ * answer to its previous update (a burst of changes folds into one trailing update), and the workspace
+ * stays within a chat.update budget of `perMinute` with bursts of `burst` (chat.update is a Tier 3 method,
+ * ~50 a minute per workspace). When the budget is short, messages go by priority (0 first; the presenter
+ * says what each level means) and the rest wait, their changes folding together; within a level, first
+ * come (to that level) is first served, so a busy deployment cannot starve a quiet one. A 429 holds every
+ * update for its Retry-After (the limit is per method) and nothing else. The update renders the newest
  * state when it is finally sent, so waiting never shows anything stale.
  */
 
 export interface UpdateBudget {
-  /** Per message: the least time between two updates of it. */
+  /** Per message: the least time from the answer to one update until the next is sent. */
   intervalMs: number;
-  /** Across all messages: sustained updates per second… */
-  perSecond: number;
+  /** Across all messages: sustained updates per minute… */
+  perMinute: number;
   /** …and how many may go at once after a quiet spell. */
   burst: number;
 }
 
-export const DEFAULT_UPDATE_BUDGET: UpdateBudget = { intervalMs: 1_000, perSecond: 2, burst: 20 };
+/** Under Tier 3's 50 a minute even counting the burst, so no minute ever holds more than 50. */
+export const DEFAULT_UPDATE_BUDGET: UpdateBudget = { intervalMs: 1_000, perMinute: 45, burst: 5 };
+
+/**
+ * What became of one update: `sent` (Slack has it, or refused it for good), `skipped` (nothing to send: no
+ * message yet, or it already shows this; its budget is given back), `again` (no answer: send it again after
+ * the interval), or Slack's 429 with its Retry-After (every update waits that long, then this one goes again).
+ */
+export type UpdateOutcome = 'sent' | 'skipped' | 'again' | { retryAfterMs: number };
 
 export class UpdateScheduler {
-  /** Messages with changes not yet sent, in the order they first changed. */
-  private readonly dirty = new Set<string>();
-  private readonly lastSent = new Map<string, number>();
+  /** Messages with changes not yet sent, with their priority, in the order they came to it. */
+  private readonly dirty = new Map<string, { priority: number }>();
+  private readonly lastDone = new Map<string, number>();
   private readonly sending = new Map<string, Promise<void>>();
   private tokens: number;
   private refilledAt: number;
+  private heldUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly budget: UpdateBudget,
-    private readonly send: (slot: string) => Promise<void>,
+    private readonly send: (slot: string) => Promise<UpdateOutcome>,
     private readonly now: () => number = Date.now,
   ) {
     this.tokens = budget.burst;
     this.refilledAt = now();
   }
 
-  /** The message behind `slot` changed. */
-  mark(slot: string): void {
+  /** The message behind `slot` changed; `priority` 0 goes first when the budget is short. */
+  mark(slot: string, priority = 0): void {
     // Already waiting: its turn is already arranged (a timer, or the end of its current send), and the
-    // send renders the newest state, so there is nothing to do. A phase's checks finishing together mark
-    // the same few messages thousands of times.
-    if (this.dirty.has(slot)) return;
-    this.dirty.add(slot);
+    // send renders the newest state, so there is nothing to do unless it became more urgent. A phase's
+    // checks finishing together mark the same few messages thousands of times.
+    const waiting = this.dirty.get(slot);
+    if (waiting && waiting.priority <= priority) return;
+    this.enqueue(slot, priority);
     this.pump();
   }
 
@@ -62,47 +75,80 @@ export class UpdateScheduler {
   private pump(): void {
     const now = this.now();
     this.refill(now);
+    if (now < this.heldUntil) {
+      this.wakeAt(this.heldUntil);
+      return;
+    }
     let nextReady = Number.POSITIVE_INFINITY;
-    for (const slot of this.dirty) {
-      if (this.sending.has(slot)) continue; // re-sent after the current send, with the newest state
-      const readyAt = (this.lastSent.get(slot) ?? Number.NEGATIVE_INFINITY) + this.budget.intervalMs;
-      if (readyAt > now) {
-        nextReady = Math.min(nextReady, readyAt);
-        continue;
+    let budgetLeft = true;
+    const levels = [...new Set([...this.dirty.values()].map((entry) => entry.priority))].sort(
+      (a, b) => a - b,
+    );
+    for (const priority of levels) {
+      for (const [slot, entry] of this.dirty) {
+        if (entry.priority !== priority || this.sending.has(slot)) continue; // re-sent after its current send
+        const readyAt = (this.lastDone.get(slot) ?? Number.NEGATIVE_INFINITY) + this.budget.intervalMs;
+        if (readyAt > now) {
+          nextReady = Math.min(nextReady, readyAt);
+          continue;
+        }
+        if (this.tokens < 1) {
+          nextReady = Math.min(nextReady, now + ((1 - this.tokens) * 60_000) / this.budget.perMinute);
+          budgetLeft = false;
+          break;
+        }
+        this.tokens -= 1;
+        this.dirty.delete(slot);
+        this.start(slot, entry.priority);
       }
-      if (this.tokens < 1) {
-        nextReady = Math.min(nextReady, now + ((1 - this.tokens) / this.budget.perSecond) * 1_000);
-        break;
-      }
-      this.tokens -= 1;
-      this.dirty.delete(slot);
-      this.lastSent.set(slot, now);
-      this.start(slot);
+      if (!budgetLeft) break;
     }
     this.forgetOld(now);
     if (nextReady < Number.POSITIVE_INFINITY) this.wakeAt(nextReady);
   }
 
-  private start(slot: string): void {
+  private start(slot: string, priority: number): void {
     const sending = this.send(slot)
-      .catch(() => undefined)
+      .catch((): UpdateOutcome => 'sent') // the sender logs its own failures; do not hammer Slack
+      .then((outcome) => this.finish(slot, priority, outcome))
       .finally(() => {
         this.sending.delete(slot);
-        if (this.dirty.has(slot)) this.pump();
+        this.pump();
       });
     this.sending.set(slot, sending);
   }
 
+  private finish(slot: string, priority: number, outcome: UpdateOutcome): void {
+    const now = this.now();
+    if (outcome === 'skipped') {
+      this.tokens = Math.min(this.budget.burst, this.tokens + 1);
+      return;
+    }
+    this.lastDone.set(slot, now);
+    if (outcome === 'sent') return;
+    if (outcome !== 'again') {
+      this.heldUntil = Math.max(this.heldUntil, now + outcome.retryAfterMs);
+      this.tokens = Math.min(this.tokens, 0);
+    }
+    if ((this.dirty.get(slot)?.priority ?? Number.POSITIVE_INFINITY) > priority) this.enqueue(slot, priority);
+  }
+
+  /** Puts a message in line at `priority`, behind those already there: its place counts from now. */
+  private enqueue(slot: string, priority: number): void {
+    this.dirty.delete(slot);
+    this.dirty.set(slot, { priority });
+  }
+
   private refill(now: number): void {
-    const elapsed = Math.max(0, now - this.refilledAt) / 1_000;
-    this.tokens = Math.min(this.budget.burst, this.tokens + elapsed * this.budget.perSecond);
+    const elapsed = Math.max(0, now - this.refilledAt);
+    this.tokens = Math.min(this.budget.burst, this.tokens + (elapsed * this.budget.perMinute) / 60_000);
     this.refilledAt = now;
   }
 
   /** A message last updated longer ago than the interval is as good as never updated. */
   private forgetOld(now: number): void {
-    if (this.lastSent.size < 1_000) return;
-    for (const [slot, at] of this.lastSent) if (now - at > this.budget.intervalMs) this.lastSent.delete(slot);
+    if (this.lastDone.size < 1_000) return;
+    for (const [slot, at] of this.lastDone) if (now - at > this.budget.intervalMs) this.lastDone.delete(slot);
   }
 
   private wakeAt(at: number): void {

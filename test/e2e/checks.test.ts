@@ -351,8 +351,10 @@ describe('the periodic sweep', () => {
     const { id } = await startDeployment(swept, 'slowshop', '3.0.0', 'U0DEPLOYER');
     const key = phaseMessageKey('verify', 0);
     const before = await waitUntil(async () => swept.bot.store.message(id, key), 'the first post');
-    // A process claimed the post two minutes ago and died before posting.
+    // A process claimed the post two minutes ago and died before posting: Slack never got it. (One that
+    // died after Slack stored it is adopted instead: slack-faults.test.ts.)
     const staleSince = Date.now() - 2 * DeploymentStore.STALE_CLAIM_MS;
+    swept.slack.message(CHANNEL, before)!.deleted = true;
     await swept.bot.redis.hset(`${swept.prefix}:dep:${id}:slack`, key, `posting:${staleSince}`);
     expect(await swept.bot.store.message(id, key)).toBeUndefined();
     const after = await waitUntil(async () => swept.bot.store.message(id, key), 'the phase message');

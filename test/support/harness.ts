@@ -4,7 +4,7 @@ import type { FileConfig } from '../../src/config/schema.js';
 import { type Flightdeck, type StartOptions, startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { formatProblem } from '../../src/shared/problems.js';
-import { FakeSlack } from './fake-slack.js';
+import { FakeSlack, type FakeSlackLimits } from './fake-slack.js';
 import { testRedisUrl, uniquePrefix } from './redis.js';
 import { SlackDriver } from './slack-driver.js';
 
@@ -50,6 +50,10 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Find the master through these sentinels (REDIS_SENTINELS, REDIS_MASTER_NAME) instead. */
   sentinels?: { list: string; masterName: string };
+  /** The fake Slack keeps these limits (429 + Retry-After); none by default. */
+  slackLimits?: FakeSlackLimits;
+  /** The presenter paces Slack as in production instead of the tests' unthrottled pace. */
+  productionPace?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -85,6 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     channels: Object.values(file.services).map((service) => service.channel),
     users: Object.fromEntries([...users].map((id) => [id, { name: id.toLowerCase() }])),
     usergroups: groups,
+    ...(options.slackLimits ? { limits: options.slackLimits } : {}),
   });
   const loaded = await loadConfig(env(slack.apiUrl));
   if (!loaded.ok) throw new Error(loaded.problems.map(formatProblem).join('\n'));
@@ -100,12 +105,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       listen: { port: 0, host: '127.0.0.1' },
       logger: createLogger({ level: 'info', destination }),
       // Tests are not throttled by the workspace-wide budget unless they ask for it.
-      presenter: {
-        minUpdateIntervalMs: 50,
-        updatesPerSecond: 1_000,
-        updateBurst: 1_000,
-        ...options.presenter,
-      },
+      presenter: options.productionPace
+        ? options.presenter
+        : {
+            minUpdateIntervalMs: 50,
+            updatesPerMinute: 60_000,
+            updateBurst: 1_000,
+            postsPerSecond: 1_000,
+            postBurst: 1_000,
+            ...options.presenter,
+          },
       role: options.role ?? 'all',
       worker: options.worker ?? { run: { backoffMs: 20 } },
       ...(options.kube ? { kube: options.kube } : {}),

@@ -18,8 +18,11 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return nested.flat().filter((file) => file.endsWith('.ts'));
 }
 
-/** Bot scope each Web API method needs (https://api.slack.com/methods); `null`: no scope. */
-const SCOPE_OF_METHOD: Record<string, string | null> = {
+/**
+ * Bot scopes each Web API method needs (https://api.slack.com/methods); `null`: no scope. The history
+ * reads need one scope per kind of channel the bot posts in: public and private.
+ */
+const SCOPE_OF_METHOD: Record<string, string | string[] | null> = {
   'chat.postMessage': 'chat:write',
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
@@ -28,6 +31,8 @@ const SCOPE_OF_METHOD: Record<string, string | null> = {
   'views.open': null,
   'views.update': null,
   'auth.test': null,
+  'conversations.history': ['channels:history', 'groups:history'],
+  'conversations.replies': ['channels:history', 'groups:history'],
 };
 
 describe('manifest.json', () => {
@@ -46,8 +51,7 @@ describe('manifest.json', () => {
         Object.keys(SCOPE_OF_METHOD),
         `add ${method}'s scope to this table and to manifest.json`,
       ).toContain(method);
-      const scope = SCOPE_OF_METHOD[method];
-      if (scope) needed.add(scope);
+      for (const scope of [SCOPE_OF_METHOD[method] ?? []].flat()) needed.add(scope);
     }
     if (/app\.command\(/.test(code)) needed.add('commands');
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...needed].sort());

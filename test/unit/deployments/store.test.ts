@@ -358,12 +358,23 @@ describe('DeploymentStore with real Redis', () => {
 
   it('claims a Slack message once, and lets a stale claim be taken over', async () => {
     const { store } = replica(uniquePrefix('claim'));
-    expect(await store.claimMessage('d1', 'card', 1_000)).toBe(true);
+    expect(await store.claimMessage('d1', 'card', 1_000)).toBe('new');
     expect(await store.claimMessage('d1', 'card', 1_500)).toBe(false);
     expect(await store.message('d1', 'card')).toBeUndefined();
-    expect(await store.claimMessage('d1', 'card', 1_000 + 61_000)).toBe(true);
+    expect(await store.claimMessage('d1', 'card', 1_000 + 61_000)).toBe('taken-over');
     await store.setMessage('d1', 'card', '123.456');
     expect(await store.claimMessage('d1', 'card', 999_999_999)).toBe(false);
     expect(await store.message('d1', 'card')).toBe('123.456');
+  });
+
+  it('lets exactly one replica take over a stale claim, and tells it so (it must look in Slack first)', async () => {
+    const prefix = uniquePrefix('takeover');
+    const replicas = Array.from({ length: 5 }, () => replica(prefix).store);
+    expect(await replicas[0]!.claimMessage('d1', 'phase:release:0', 1_000)).toBe('new');
+    const stale = 1_000 + DeploymentStore.STALE_CLAIM_MS + 1;
+    const claims = await Promise.all(
+      replicas.map((store) => store.claimMessage('d1', 'phase:release:0', stale)),
+    );
+    expect(claims.filter((claim) => claim !== false)).toEqual(['taken-over']);
   });
 });
