@@ -62,6 +62,8 @@ export interface StartOptions {
   inbox?: InboxOptions;
   /** How often requests left by dead processes are looked for; default 5 s. */
   inboxRecoveryMs?: number;
+  /** How long a stop waits for queued Slack posts and updates before leaving them to the next process. */
+  stopFlushMs?: number;
 }
 
 export interface Flightdeck {
@@ -310,7 +312,16 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       stopProbing();
       await Promise.all([slack?.stop(), ...workers.map((each) => each.close()), sweeping]);
       presenter.close();
-      await presenter.idle();
+      // Slack's pace (45 updates a minute) could hold a stop for minutes; what is still waiting after a
+      // few seconds is re-rendered from Redis by the next process (its start-up reconcile).
+      let flushed: NodeJS.Timeout | undefined;
+      await Promise.race([
+        presenter.idle(),
+        new Promise((resolve) => {
+          flushed = setTimeout(resolve, options.stopFlushMs ?? 5_000);
+        }),
+      ]);
+      clearTimeout(flushed);
       await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
       await recovering;
       await inbox.stop();

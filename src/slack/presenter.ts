@@ -464,6 +464,29 @@ export class SlackPresenter implements ChangeListener {
    * mid-post) and a post Slack did not answer may have reached Slack: it is looked for there, by its
    * metadata, before it is posted (again). The message is rendered when its turn in the channel comes.
    */
+  /**
+   * Records the ts of a message Slack has, trying again while Redis is away (a failover, an outage) for
+   * about a minute; true once recorded. If it never is, the claim stays and goes stale: the next catch-up
+   * looks in the thread, finds this message by its metadata and adopts it — it is never posted again.
+   */
+  private async recordPosted(id: string, key: string, ts: string, digest: string): Promise<boolean> {
+    // About a minute, at most 2 s apart: a failover takes seconds, and the thread should not wait longer.
+    for (let attempt = 0, wait = 250; attempt < 40; attempt++, wait = Math.min(wait * 1.5, 2_000)) {
+      try {
+        await this.store.setMessage(id, key, ts, digest);
+        return true;
+      } catch (error) {
+        if (attempt === 0)
+          this.logger.warn(
+            { deploymentId: id, message: key, ts, err: serializeError(error) },
+            'posted, but could not record it yet; trying again',
+          );
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+    return false;
+  }
+
   private async postOnce(
     id: string,
     key: string,
@@ -493,6 +516,7 @@ export class SlackPresenter implements ChangeListener {
       }
       let shown = loaded;
       let digest = '';
+      let ts: string;
       try {
         const posted = await this.posts.run(channel, async () => {
           shown = (await this.store.load(id)) ?? loaded;
@@ -507,13 +531,7 @@ export class SlackPresenter implements ChangeListener {
               })
             : this.client.chat.postMessage(args);
         });
-        const ts = posted.ts as string;
-        await this.store.setMessage(id, key, ts, digest);
-        // A change may have landed while we posted (here or on another replica, whose update found no
-        // message yet): make sure the message catches up. Only the revision is read to find out.
-        if ((await this.store.revision(id)) !== shown.rev)
-          this.markDirty(shown.state, shown.checklist, [key]);
-        return { ok: true, ts };
+        ts = posted.ts as string;
       } catch (error) {
         const failure = callFailure(error);
         this.logger.error({ ...log, attempt, err: serializeError(error) }, 'could not post message');
@@ -523,7 +541,14 @@ export class SlackPresenter implements ChangeListener {
           return { ok: false, error: failure.error };
         }
         unsure = true;
+        continue;
       }
+      // Slack has it: from here on it is recorded, never posted again (Redis may be failing over).
+      if (!(await this.recordPosted(id, key, ts, digest))) return { ok: true, ts };
+      // A change may have landed while we posted (here or on another replica, whose update found no
+      // message yet): make sure the message catches up. Only the revision is read to find out.
+      if ((await this.store.revision(id)) !== shown.rev) this.markDirty(shown.state, shown.checklist, [key]);
+      return { ok: true, ts };
     }
     // Slack may hold it: the claim stays stale, so whoever posts next (the catch-up) looks first.
     await this.store.releaseMessage(id, key, { unsure: true });

@@ -378,13 +378,10 @@ describe('Redis Sentinel: the master fails mid-deployment', () => {
   }, 120_000);
 
   /**
-   * Known to fail: the presenter posts the message, cannot record its ts (no master), and then releases
-   * its claim — which fails too, so the claim stays until it is stale (DeploymentStore.STALE_CLAIM_MS,
-   * a minute) and the message is posted a second time; meanwhile the first copy is never updated. The fix
-   * belongs in src/slack/presenter.ts (once Slack has the message, keep the claim and retry recording its
-   * ts until Redis takes it); when it lands, turn this `it.fails` into `it`.
+   * The presenter posts the message and cannot record its ts (no master): it keeps its claim and records
+   * the ts once a master takes writes again, instead of posting it a second time (presenter.recordPosted).
    */
-  it.fails('records a thread message that was on its way to Slack when the master died, and posts it once', async () => {
+  it('records a thread message that was on its way to Slack when the master died, and posts it once', async () => {
     const { id, channel } = await startDeployment(h, 'steps', '1.0.0', 'U0DEPLOYER');
     const { checklist } = (await h.bot.store.load(id)) as { checklist: Checklist };
     // Slack holds the next post back for a second (429, Retry-After: 1): the second phase's message is on
