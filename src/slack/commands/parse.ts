@@ -19,6 +19,25 @@ export type DeployRequest =
   | { type: 'help' }
   | { type: 'invalid'; message: string };
 
+/** Every subcommand `/deploy` takes: the parser dispatches on exactly these (help, the manifest and README list them). */
+export const DEPLOY_SUBCOMMANDS = [
+  'start',
+  'status',
+  'report',
+  'history',
+  'traffic',
+  'rollback',
+  'pause',
+  'resume',
+  'abort',
+  'help',
+] as const;
+export type DeploySubcommand = (typeof DEPLOY_SUBCOMMANDS)[number];
+
+function isSubcommand(word: string): word is DeploySubcommand {
+  return (DEPLOY_SUBCOMMANDS as readonly string[]).includes(word);
+}
+
 export const USAGE = [
   '*Usage*',
   '`/deploy start <service> <version> [checklist]` — open a deployment thread and walk its checklist',
@@ -38,9 +57,11 @@ const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
 export function parseDeployCommand(text: string): DeployRequest {
   const words = text.trim().split(/\s+/).filter(Boolean);
-  const [sub, ...args] = words;
-  switch (sub?.toLowerCase()) {
-    case undefined:
+  const [word, ...args] = words;
+  if (word === undefined) return { type: 'help' };
+  const sub = word.toLowerCase();
+  if (!isSubcommand(sub)) return invalid(`Unknown subcommand "${word}".`);
+  switch (sub) {
     case 'help':
       return { type: 'help' };
     case 'start':
@@ -93,10 +114,10 @@ export function parseDeployCommand(text: string): DeployRequest {
       const [service, ...extra] = args;
       if (!service || extra.length > 0) return invalid(`\`${sub}\` takes one service name.`);
       if (!NAME_RE.test(service)) return invalid(`"${service}" is not a service name.`);
-      return { type: sub.toLowerCase() as 'pause' | 'resume', service };
+      return { type: sub, service };
     }
     default:
-      return invalid(`Unknown subcommand "${sub}".`);
+      return sub satisfies never;
   }
 }
 
