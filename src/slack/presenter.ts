@@ -75,6 +75,8 @@ type StartOutcome = { ok: true; ts: string } | { ok: false; error: string };
 
 /** Posts tried per message before it is left to the next catch-up (each unanswered one is looked for). */
 const POST_ATTEMPTS = 3;
+/** Waits for our own side (Redis) before a post, 250 ms growing to 2 s apart: about a minute in all. */
+const OUR_SIDE_RETRIES = 40;
 
 export class SlackPresenter implements ChangeListener {
   private readonly updates: UpdateScheduler;
@@ -502,6 +504,9 @@ export class SlackPresenter implements ChangeListener {
     const { channel } = loaded.state;
     const log = { deploymentId: id, channel, message: key };
     let unsure = claim === 'taken-over';
+    // Failures on our side before Slack was called (Redis failing over under the fresh load, a render that
+    // could not read) leave nothing in Slack: they are waited out, the claim kept, not counted as attempts.
+    let ourSide = 0;
     for (let attempt = 1; attempt <= POST_ATTEMPTS; attempt++) {
       if (unsure) {
         const found = await this.lookFor(loaded, key, thread?.ts);
@@ -517,12 +522,15 @@ export class SlackPresenter implements ChangeListener {
       let shown = loaded;
       let digest = '';
       let ts: string;
+      let called = false;
       try {
         const posted = await this.posts.run(channel, async () => {
+          called = false; // the queue runs this again after a 429: only the last run counts
           shown = (await this.store.load(id)) ?? loaded;
           const message = await render(shown);
           digest = contentDigest(message);
           const args = { channel, ...message, metadata: messageMetadata(id, key) };
+          called = true;
           return thread
             ? this.client.chat.postMessage({
                 ...args,
@@ -533,6 +541,17 @@ export class SlackPresenter implements ChangeListener {
         });
         ts = posted.ts as string;
       } catch (error) {
+        if (!called && ourSide < OUR_SIDE_RETRIES) {
+          if (ourSide === 0)
+            this.logger.warn(
+              { ...log, err: serializeError(error) },
+              'could not prepare the post yet; trying again',
+            );
+          await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 1.5 ** ourSide, 2_000)));
+          ourSide++;
+          attempt--;
+          continue;
+        }
         const failure = callFailure(error);
         this.logger.error({ ...log, attempt, err: serializeError(error) }, 'could not post message');
         // (A 429 never gets here: the post queue waits it out and posts again.)

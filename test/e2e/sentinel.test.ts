@@ -389,6 +389,10 @@ describe('Redis Sentinel: the master fails mid-deployment', () => {
     h.slack.rateLimit('chat.postMessage', { times: 1, retryAfterSeconds: 1 });
     const [first, second] = checklist.phases;
     await resolveItem(h, id, checklist, first?.items[0] as Item, { resolution: 'done', actor: 'U0DEPLOYER' });
+    // The change that opens the second phase is on the replica before the master dies (replication is
+    // asynchronous: on a busy machine it could otherwise be lost with the master, and this test is about
+    // the post, not about that window, which the first test covers).
+    expect(await h.bot.redis.call('WAIT', 1, 1_000)).toBe(1);
     const old = await redis.killMaster();
     await redis.waitForFailover(old.port);
     await redis.restart(old);
