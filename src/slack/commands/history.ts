@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import { deploymentDuration } from '../../reports/report.js';
+import { deploymentDuration } from '../../reports/sections/metrics.js';
 import { formatDuration } from '../../shared/duration.js';
 import { type SlackContext, threadLink } from '../context.js';
 import { DEPLOYMENT_STATE_LABEL, escapeText, mention, slackDateTime } from '../render/format.js';
