@@ -137,6 +137,47 @@ describe('planChange', () => {
     expect(keysToUpdate(aborted.deployment, checklist, ['card'])).toEqual(['card', 'summary']);
   });
 
+  it('a rollback takes the buttons off every message, then posts its own message to the channel too', () => {
+    const checklist = smallChecklist();
+    const change = step(checklist, start(checklist).deployment, {
+      type: 'request-rollback',
+      actor: 'U0DEP',
+      actorRoles: ['deployer'],
+      reason: 'error rate',
+      at: 2_000,
+    });
+    expect(planChange(change)).toEqual([
+      { kind: 'update', keys: ['card', 'phase:prepare:0'] },
+      // A shift whose outcome went unknown will not be read any more: its message says so.
+      { kind: 'refresh', family: 'traffic-unknown' },
+      { kind: 'post', key: 'rollback:1', broadcast: true, message: { kind: 'rollback', run: 1 } },
+    ]);
+  });
+
+  it('an escalation level posts its call for help, then refreshes the messages about the same wait', () => {
+    const checklist = smallChecklist();
+    const { state } = startDeployment(checklist, {
+      ...params,
+      escalationLevels: [{ after: 100, notify: 'owner', page: false }],
+    });
+    const change = step(checklist, state, {
+      type: 'escalate',
+      key: 'phase:prepare',
+      chain: 1,
+      level: 1,
+      at: 1_100,
+    });
+    expect(planChange(change)).toEqual([
+      { kind: 'escalation', key: 'phase:prepare', chain: 1, level: 1, notify: 'owner' },
+      { kind: 'refresh', family: 'escalation', cause: 'phase:prepare' },
+    ]);
+    expect(expectedMessages(change.deployment, checklist)).toEqual([
+      'card',
+      'phase:prepare:0',
+      'escalation:phase:prepare:1:1',
+    ]);
+  });
+
   it('finds the part of a long phase that shows an item', () => {
     const checklist = wideChecklist(120);
     const phase = checklist.phases[0]!;
