@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build copies src/**/*.lua (Redis scripts) into dist/ with this script.
+COPY tools ./tools
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: compiled JavaScript and production dependencies only, running as the unprivileged `node` user.

@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { rolloutStatus } from '../../src/checks/kubernetes.js';
+import { rolloutStatus } from '../../src/checks/kubernetes/rollout.js';
 import { BOT_ACTOR, type Deployment } from '../../src/deployments/model.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import type { KubeObject } from '../../src/sandbox/fake-kube.js';

@@ -1,6 +1,6 @@
 import { dnsCheck } from './dns.js';
 import { httpCheck } from './http.js';
-import { kubernetesCheck } from './kubernetes.js';
+import { kubernetesCheck } from './kubernetes/index.js';
 import { prometheusCheck } from './prometheus.js';
 import type { CheckModules } from './runner.js';
 import { tcpCheck } from './tcp.js';

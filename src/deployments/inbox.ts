@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { luaScript } from './lua.js';
 
 /**
  * Requests people made, kept in Redis from before they are acknowledged until they have been carried out:
@@ -43,13 +44,7 @@ export function currentRequest(): string | undefined {
 }
 
 /** Takes over an entry of a dead process: only if it is still there, unchanged. */
-const TAKE_OVER_SCRIPT = `
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if raw ~= ARGV[2] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1
-`;
+const TAKE_OVER_SCRIPT = luaScript('inbox-take-over');
 
 interface ScriptedRedis extends Redis {
   fdTakeOver(inbox: string, heartbeat: string, id: string, was: string, now: string): Promise<number>;

@@ -5,6 +5,8 @@ import { fillTemplates, type TemplateValues } from '../checklists/templating.js'
 import type { CheckRun } from '../checks/types.js';
 import { decodeAuditEvent, encodeAuditEvent } from './audit-codec.js';
 import type { DeploymentEvent } from './engine.js';
+import { luaScript } from './lua.js';
+import { type MessageClaim, MessageClaims } from './message-claims.js';
 import { type Deployment, isRollingBack, isTerminal } from './model.js';
 
 /**
@@ -14,9 +16,9 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  * Keys, under `<prefix>:`:
  *   dep:<id>             hash  state (JSON), rev, checklist (content hash), values (template values JSON)
  *   dep:<id>:audit       stream of events (append-only), one entry each, laid out by ./audit-codec.ts
- *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary)
- *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (updates that change nothing
- *                        are not sent, whichever replica sent the last one)
+ *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary), and
+ *                        claims to post them (./message-claims.ts)
+ *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (./message-claims.ts)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
@@ -29,102 +31,12 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *   inbox                hash  requests recorded before their ack and not carried out yet (./inbox.ts)
  */
 
-const CREATE_SCRIPT = `
-local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[6], ARGV[5], 'NX')
-redis.call('HSET', KEYS[2], 'state', ARGV[2], 'rev', '1', 'checklist', ARGV[3], 'values', ARGV[4])
-local i = 9
-for j = 1, tonumber(ARGV[8]) do
-  redis.call('HDEL', KEYS[7], ARGV[i])
-  i = i + 1
-end
-while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  redis.call('XADD', KEYS[3], '*', unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
-end
-redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[7]) + 1))
-return {1, ARGV[1]}
-`;
+/** Loaded at start from ./scripts/ (see lua.ts); each file's header names its KEYS and ARGV. */
+const CREATE_SCRIPT = luaScript('create');
+const COMMIT_SCRIPT = luaScript('commit');
+const LOAD_SCRIPT = luaScript('load');
 
-/**
- * ARGV[7] is how many inbox entries (the requests this transition carries out) follow it; they leave the
- * inbox in this same write, so a request is carried out once even if the process dies right after.
- * ARGV[3] says what the new state does with the service's lock: `release` (it ended), `hold` (active, or
- * a completed deployment rolling back: the lock is taken if it is free, refused with -1 when another
- * deployment holds it and with -2 when a later deployment of the service exists), or `keep`.
- */
-const COMMIT_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
-if ARGV[3] == 'hold' then
-  local holder = redis.call('GET', KEYS[3])
-  if holder and holder ~= ARGV[4] then return -1 end
-  if not holder then
-    if redis.call('ZREVRANGE', KEYS[6], 0, 0)[1] ~= ARGV[4] then return -2 end
-    redis.call('SET', KEYS[3], ARGV[4])
-    redis.call('SADD', KEYS[4], ARGV[4])
-  end
-end
-redis.call('HSET', KEYS[1], 'state', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-local i = 8
-for j = 1, tonumber(ARGV[7]) do
-  redis.call('HDEL', KEYS[8], ARGV[i])
-  i = i + 1
-end
-for j = 1, tonumber(ARGV[5]) do
-  if redis.call('HGET', KEYS[5], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[5], ARGV[i]) end
-  i = i + 2
-end
-while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
-end
-if ARGV[3] == 'release' then
-  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-  redis.call('SREM', KEYS[4], ARGV[4])
-end
-if ARGV[6] == '' then
-  redis.call('ZREM', KEYS[7], ARGV[4])
-else
-  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[4])
-end
-return 1
-`;
-
-/** The state only when its revision is not the one the caller already holds (most loads, on this path). */
-const LOAD_SCRIPT = `
-local rev = redis.call('HGET', KEYS[1], 'rev')
-if not rev then return {} end
-if rev == ARGV[1] then return {rev, false, redis.call('HGET', KEYS[1], 'checklist'), redis.call('HGET', KEYS[1], 'values')} end
-return {rev, redis.call('HGET', KEYS[1], 'state'), redis.call('HGET', KEYS[1], 'checklist'), redis.call('HGET', KEYS[1], 'values')}
-`;
-
-/**
- * Claims the right to post a message: taken when the field is free ('new'), or when it holds a claim made
- * before ARGV[2] ('taken-over': its poster died mid-post or lost Slack's answer, so the message may be in
- * Slack already). One script, so two replicas never both take over the same stale claim.
- */
-const CLAIM_SCRIPT = `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then
-  redis.call('HSET', KEYS[1], ARGV[1], 'posting:' .. ARGV[3])
-  return 'new'
-end
-if string.sub(current, 1, 8) == 'posting:' and tonumber(string.sub(current, 9)) <= tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], ARGV[1], 'posting:' .. ARGV[3])
-  return 'taken-over'
-end
-return false
-`;
-
-/** What a claim to post a message got: see CLAIM_SCRIPT. */
-export type MessageClaim = 'new' | 'taken-over';
+export type { MessageClaim } from './message-claims.js';
 
 export interface LoadedDeployment {
   state: Deployment;
@@ -147,7 +59,6 @@ interface ScriptedRedis extends Redis {
   fdCreate(...args: Array<string | number>): Promise<[number, string]>;
   fdCommit(...args: Array<string | number>): Promise<number>;
   fdLoad(key: string, rev: string): Promise<Array<string | null>>;
-  fdClaim(key: string, field: string, staleBefore: number, now: number): Promise<MessageClaim | null>;
 }
 
 /** Script arguments for audit entries: per event, how many field strings follow, then the fields. */
@@ -166,7 +77,9 @@ export class DeploymentStore {
   private readonly states = new Map<string, { rev: number; state: Deployment }>();
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
   /** A claim to post a message older than this was left by a process that died while posting. */
-  static readonly STALE_CLAIM_MS = 60_000;
+  static readonly STALE_CLAIM_MS = MessageClaims.STALE_CLAIM_MS;
+  /** Which Slack message shows what, and who may post one (message-claims.ts). */
+  private readonly claims: MessageClaims;
 
   /** Deployments listed per service (`/deploy history`, `/deploy report <service>`); older ones drop off. */
   private readonly historyKept: number;
@@ -182,8 +95,8 @@ export class DeploymentStore {
       redis.defineCommand('fdCreate', { numberOfKeys: 7, lua: CREATE_SCRIPT });
       redis.defineCommand('fdCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
       redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
-      redis.defineCommand('fdClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     }
+    this.claims = new MessageClaims(redis, prefix);
   }
 
   private key(...parts: string[]): string {
@@ -436,56 +349,36 @@ export class DeploymentStore {
     return due;
   }
 
-  // --- Slack message references: which message shows which part of a deployment ---
+  // --- Slack message references: which message shows which part of a deployment (message-claims.ts) ---
 
-  /**
-   * Claims the right to post a message once across replicas; false when it is posted or someone holds a
-   * fresh claim. A claim older than STALE_CLAIM_MS is taken to be from a process that died mid-post and may
-   * be taken over ('taken-over'): that poster may have got the message into Slack, so look there first.
-   */
-  async claimMessage(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
-    const claim = await this.redis.fdClaim(
-      this.key('dep', id, 'slack'),
-      messageKey,
-      now - DeploymentStore.STALE_CLAIM_MS,
-      now,
-    );
-    return claim ?? false;
+  /** See MessageClaims.claim. */
+  claimMessage(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
+    return this.claims.claim(id, messageKey, now);
   }
 
-  /** The message is in Slack; `shown`: a digest of what it shows (see shownContent). */
-  async setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
-    await Promise.all([
-      this.redis.hset(this.key('dep', id, 'slack'), messageKey, ts),
-      shown === undefined ? undefined : this.setShownContent(id, messageKey, shown),
-    ]);
+  /** See MessageClaims.setMessage. */
+  setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
+    return this.claims.setMessage(id, messageKey, ts, shown);
   }
 
-  /** A digest of the content the message last got (posted or updated), if known. */
-  async shownContent(id: string, messageKey: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.key('dep', id, 'shown'), messageKey)) ?? undefined;
+  shownContent(id: string, messageKey: string): Promise<string | undefined> {
+    return this.claims.shownContent(id, messageKey);
   }
 
-  async setShownContent(id: string, messageKey: string, digest: string): Promise<void> {
-    await this.redis.hset(this.key('dep', id, 'shown'), messageKey, digest);
+  setShownContent(id: string, messageKey: string, digest: string): Promise<void> {
+    return this.claims.setShownContent(id, messageKey, digest);
   }
 
-  /**
-   * Gives up a claim whose post failed, so a later attempt may post. `unsure`: Slack may have stored the
-   * message (its answer was lost), so the claim is left stale and the next poster looks in Slack first.
-   */
-  async releaseMessage(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
-    const key = this.key('dep', id, 'slack');
-    if (options.unsure) await this.redis.hset(key, messageKey, 'posting:0');
-    else await this.redis.hdel(key, messageKey);
+  /** See MessageClaims.release. */
+  releaseMessage(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
+    return this.claims.release(id, messageKey, options);
   }
 
-  async messages(id: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.key('dep', id, 'slack'));
+  messages(id: string): Promise<Record<string, string>> {
+    return this.claims.messages(id);
   }
 
-  async message(id: string, messageKey: string): Promise<string | undefined> {
-    const ts = await this.redis.hget(this.key('dep', id, 'slack'), messageKey);
-    return ts && !ts.startsWith('posting:') ? ts : undefined;
+  message(id: string, messageKey: string): Promise<string | undefined> {
+    return this.claims.message(id, messageKey);
   }
 }

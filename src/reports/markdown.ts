@@ -1,7 +1,8 @@
 import { formatDuration } from '../shared/duration.js';
 import { DEPLOYMENT_STATE_LABEL } from '../slack/render/format.js';
 import { fitLines, shareBudget } from './fit.js';
-import { type DeploymentReport, type FailedRun, type FollowUpReport, questionRole } from './report.js';
+import { questionRole } from './sections/retrospective.js';
+import type { DeploymentReport, FailedRun, FollowUpReport } from './types.js';
 
 /**
  * The report as Markdown (for `/deploy report` and for pasting into a post-mortem). Every section is

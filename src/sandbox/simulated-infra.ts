@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { rolloutStatus } from '../checks/kubernetes.js';
+import { rolloutStatus } from '../checks/kubernetes/rollout.js';
 import type { FileConfig, ServiceConfig } from '../config/schema.js';
 import type { KubeClients } from '../kube/client.js';
 import { FakeKube, type KubeObject, parseLabelSelector } from './fake-kube.js';

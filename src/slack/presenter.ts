@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { webApi } from '@slack/bolt';
-import { type Checklist, type Item, type Phase, walkedPhases } from '../checklists/schema.js';
+import { type Checklist, type Item, walkedPhases } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
-import { type Deployment, isResolved, isTerminal, type PhaseStatus } from '../deployments/model.js';
+import { type Deployment, isResolved } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
 import { DeploymentStore, type LoadedDeployment, type MessageClaim } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
@@ -12,7 +12,7 @@ import { buildReport } from '../reports/report.js';
 import { callFailure } from './call-failure.js';
 import { findPostedMessage, type LookupResult, messageMetadata } from './message-metadata.js';
 import { DEFAULT_POST_PACE, PostQueue } from './post-queue.js';
-import { failureMessageKey, parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
+import { parseFailureMessageKey, renderCheckFailure } from './render/check-failure.js';
 import {
   escalationMessageKey,
   levelStillWanted,
@@ -21,7 +21,6 @@ import {
 } from './render/escalation.js';
 import { mention, type SlackMessage } from './render/format.js';
 import {
-  guardAlertKey,
   parseGuardAlertKey,
   parseRollbackMessageKey,
   parseTrafficUnknownKey,
@@ -30,14 +29,20 @@ import {
   renderRollback,
   renderTrafficFailure,
   renderTrafficUnknown,
-  rollbackMessageKey,
-  trafficFailureKey,
-  trafficShiftKey,
-  trafficUnknownKey,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
 import { REPORT_KEY, renderReportMessage } from './render/report.js';
 import { CARD_KEY, renderStatusCard } from './render/status-card.js';
+import {
+  expectedMessages,
+  itemMessageKey,
+  keysToUpdate,
+  planChange,
+  postedPhases,
+  type ReplyMessage,
+  type ThreadStep,
+  updatePriority,
+} from './thread-plan.js';
 import { DEFAULT_UPDATE_BUDGET, type UpdateOutcome, UpdateScheduler } from './update-scheduler.js';
 
 /**
@@ -195,7 +200,7 @@ export class SlackPresenter implements ChangeListener {
       if (!loaded) continue;
       // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
       const posted = await this.store.messages(id);
-      const missing = this.expectedMessages(loaded).some(
+      const missing = expectedMessages(loaded.state, loaded.checklist).some(
         (key) => !posted[key] || posted[key].startsWith('posting:'),
       );
       if (missing)
@@ -203,19 +208,6 @@ export class SlackPresenter implements ChangeListener {
           await this.postMissing(loaded);
         });
     }
-  }
-
-  /** The messages postMissing() makes sure of: the card, the phases so far, the escalation levels reached. */
-  private expectedMessages({ state, checklist }: LoadedDeployment): string[] {
-    const phases = postedPhases(state, checklist).flatMap(({ phase }) => phaseKeys(checklist, phase.id));
-    const levels = Object.entries(state.escalations ?? {}).flatMap(([key, escalation]) =>
-      !levelStillWanted(state, key, escalation.chain)
-        ? []
-        : Array.from({ length: escalation.level }, (_, index) =>
-            escalationMessageKey(key, escalation.chain, index + 1),
-          ),
-    );
-    return [CARD_KEY, ...phases, ...levels];
   }
 
   /** Posts the card, the phases so far and the escalation levels reached, where missing; true if some
@@ -251,173 +243,84 @@ export class SlackPresenter implements ChangeListener {
     return next;
   }
 
+  /** Carries out the plan of a change (./thread-plan.ts): posts in order, updates coalesced. */
   private async apply(change: Change): Promise<StartOutcome | undefined> {
     const { deployment, checklist } = change;
     let outcome: StartOutcome | undefined;
     const loaded: LoadedDeployment = { state: deployment, checklist, rev: 0 };
-    for (const event of change.events) {
-      switch (event.type) {
-        case 'deployment.started':
+    for (const step of planChange(change)) {
+      switch (step.kind) {
+        case 'card':
           outcome = await this.ensureCard(loaded);
           if (!outcome.ok) return outcome;
           break;
-        case 'phase.opened': {
+        case 'phase':
           // Rendered from the newest state (ensurePosted loads it): the phase may have moved on while
           // earlier posts were queued.
-          const index = walkedPhases(checklist).findIndex((phase) => phase.id === event.phaseId);
-          if (index >= 0) await this.ensurePhase(loaded, index);
+          await this.ensurePhase(loaded, step.index);
           break;
-        }
-        case 'item.resolved':
-        case 'item.reopened':
-        case 'check.requested':
-        case 'check.overridden':
-        case 'signoff.signed':
-        case 'signoff.withdrawn':
-          this.markDirty(deployment, checklist, [
-            itemMessageKey(checklist, event.itemId),
-            CARD_KEY,
-            ...failureKeys(deployment, event.itemId),
-          ]);
+        case 'update':
+          this.markKeys(deployment, checklist, step.keys);
           break;
-        case 'check.completed': {
-          this.markDirty(deployment, checklist, [
-            itemMessageKey(checklist, event.itemId),
-            CARD_KEY,
-            ...failureKeys(deployment, event.itemId),
-          ]);
-          const found = findItem(checklist, event.itemId);
-          if (event.outcome !== 'passed' && found?.item.kind === 'check') {
-            const item = found.item;
-            await this.ensurePosted(deployment.id, failureMessageKey(item.id, event.run), (fresh) =>
-              renderCheckFailure(
-                fresh.state,
-                fresh.checklist,
-                item,
-                event.run,
-                event.result,
-                this.ownerMentions(fresh.state, item),
-              ),
-            );
-          }
+        case 'refresh':
+          await this.refresh(deployment, checklist, step);
           break;
-        }
-        case 'phase.completed':
-          this.markDirty(deployment, checklist, [...phaseKeys(checklist, event.phaseId), CARD_KEY]);
+        case 'escalation':
+          await this.postEscalationLevel(loaded, step.key, step.chain, step.level, step.notify);
           break;
-        case 'wait.started':
-          this.markDirty(deployment, checklist, [itemMessageKey(checklist, event.itemId)]);
-          break;
-        case 'traffic.requested':
-          this.markDirty(deployment, checklist, [
-            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
-            CARD_KEY,
-          ]);
-          break;
-        case 'traffic.unknown':
-        case 'traffic.shifted':
-        case 'traffic.failed': {
-          const aboutUnknown = event.type === 'traffic.unknown' || event.unknownSince !== undefined;
-          this.markDirty(deployment, checklist, [
-            ...(event.itemId ? [itemMessageKey(checklist, event.itemId)] : []),
-            CARD_KEY,
-            // One message for a shift whose outcome went unknown: posted once, then updated in place.
-            ...(aboutUnknown ? [trafficUnknownKey(event.run)] : []),
-          ]);
-          if (event.type === 'traffic.unknown')
-            await this.ensurePosted(deployment.id, trafficUnknownKey(event.run), (fresh) =>
-              this.trafficUnknown(fresh, event.run),
-            );
-          else if (event.type === 'traffic.failed' && !aboutUnknown)
-            await this.ensurePosted(deployment.id, trafficFailureKey(event.run), () =>
-              renderTrafficFailure(event),
-            );
-          // A shift by /deploy traffic is a message of its own: who, from → to, what the checklist did.
-          else if (event.type === 'traffic.shifted' && !event.itemId && !aboutUnknown)
-            await this.ensurePosted(deployment.id, trafficShiftKey(event.run), (fresh) =>
-              renderCommandShift(event, fresh.checklist, change.events),
-            );
-          break;
-        }
-        case 'escalation.level':
-          await this.postEscalationLevel(loaded, event.key, event.chain, event.level, event.notify);
-          await this.refreshEscalations(deployment, checklist, event.key);
-          break;
-        case 'escalation.acknowledged':
-        case 'escalation.resolved':
-          await this.refreshEscalations(deployment, checklist, event.key);
-          break;
-        case 'phase.scheduled':
-          this.markDirty(deployment, checklist, [CARD_KEY]);
-          break;
-        case 'guards.armed':
-        case 'deployment.paused':
-        case 'deployment.resumed':
-          this.markDirty(deployment, checklist, 'all');
-          break;
-        case 'rollback.requested':
-          // The checklist waits while it rolls back: every message loses its buttons, and a shift whose
-          // outcome was unknown will not be read any more (the rollback reads the cluster itself).
-          this.markDirty(deployment, checklist, 'all');
-          await this.refreshTrafficUnknown(deployment, checklist);
+        case 'post': {
+          const message = step.message;
           await this.ensurePosted(
             deployment.id,
-            rollbackMessageKey(event.run),
-            (fresh) => renderRollback(fresh.state, event.run, this.deployerMentions(fresh.state)),
-            { broadcast: true },
+            step.key,
+            (fresh) => this.renderReply(fresh, message, change),
+            {
+              broadcast: step.broadcast,
+            },
           );
           break;
-        case 'rollback.unknown':
-          this.markDirty(deployment, checklist, [rollbackMessageKey(event.run), CARD_KEY]);
-          break;
-        case 'rollback.completed':
-        case 'rollback.failed':
-          this.markDirty(deployment, checklist, 'all');
-          this.markDirty(deployment, checklist, [rollbackMessageKey(event.run)]);
-          await this.refreshGuardAlerts(deployment, checklist);
-          if (event.type === 'rollback.completed')
-            await this.ensurePosted(deployment.id, REPORT_KEY, (fresh) => this.report(fresh));
-          break;
-        case 'guard.fired':
-          await this.ensurePosted(
-            deployment.id,
-            guardAlertKey(event.triggerId, event.at),
-            (fresh) =>
-              renderGuardAlert(
-                fresh.state,
-                fresh.checklist,
-                event.triggerId,
-                event.at,
-                event.measured,
-                this.onCallMentions(fresh.state),
-              ),
-            { broadcast: true },
-          );
-          break;
-        case 'guard.cleared':
-        case 'guard.overridden':
-          await this.refreshGuardAlerts(deployment, checklist);
-          this.markDirty(deployment, checklist, [CARD_KEY]);
-          break;
-        case 'guards.stopped':
-        case 'deployment.superseded':
-          // Its card loses Roll back… and points at the deployment that runs now.
-          this.markDirty(deployment, checklist, [CARD_KEY]);
-          break;
-        case 'deployment.completed':
-        case 'deployment.aborted':
-          this.markDirty(deployment, checklist, 'all');
-          await this.refreshTrafficUnknown(deployment, checklist);
-          await this.ensurePosted(deployment.id, REPORT_KEY, (fresh) => this.report(fresh), {
-            broadcast: true,
-          });
-          break;
-        case 'retrospective.recorded':
-          this.markDirty(deployment, checklist, [REPORT_KEY]);
-          break;
+        }
       }
     }
     return outcome;
+  }
+
+  /** A reply the plan posts, from the newest state. */
+  private renderReply(
+    fresh: LoadedDeployment,
+    message: ReplyMessage,
+    change: Change,
+  ): SlackMessage | Promise<SlackMessage> {
+    switch (message.kind) {
+      case 'check-failure':
+        return renderCheckFailure(
+          fresh.state,
+          fresh.checklist,
+          message.item,
+          message.run,
+          message.result,
+          this.ownerMentions(fresh.state, message.item),
+        );
+      case 'traffic-unknown':
+        return this.trafficUnknown(fresh, message.run);
+      case 'traffic-failure':
+        return renderTrafficFailure(message.event);
+      case 'command-shift':
+        return renderCommandShift(message.event, fresh.checklist, change.events);
+      case 'rollback':
+        return renderRollback(fresh.state, message.run, this.deployerMentions(fresh.state));
+      case 'report':
+        return this.report(fresh);
+      case 'guard-alert':
+        return renderGuardAlert(
+          fresh.state,
+          fresh.checklist,
+          message.triggerId,
+          message.at,
+          message.measured,
+          this.onCallMentions(fresh.state),
+        );
+    }
   }
 
   private async ensureCard(loaded: LoadedDeployment): Promise<StartOutcome> {
@@ -462,11 +365,6 @@ export class SlackPresenter implements ChangeListener {
   }
 
   /**
-   * Posts a claimed message, or adopts the copy Slack already has. A taken-over claim (its poster died
-   * mid-post) and a post Slack did not answer may have reached Slack: it is looked for there, by its
-   * metadata, before it is posted (again). The message is rendered when its turn in the channel comes.
-   */
-  /**
    * Records the ts of a message Slack has, trying again while Redis is away (a failover, an outage) for
    * about a minute; true once recorded. If it never is, the claim stays and goes stale: the next catch-up
    * looks in the thread, finds this message by its metadata and adopts it — it is never posted again.
@@ -489,6 +387,11 @@ export class SlackPresenter implements ChangeListener {
     return false;
   }
 
+  /**
+   * Posts a claimed message, or adopts the copy Slack already has. A taken-over claim (its poster died
+   * mid-post) and a post Slack did not answer may have reached Slack: it is looked for there, by its
+   * metadata, before it is posted (again). The message is rendered when its turn in the channel comes.
+   */
   private async postOnce(
     id: string,
     key: string,
@@ -626,12 +529,23 @@ export class SlackPresenter implements ChangeListener {
     });
   }
 
-  /** Escalation messages about one cause: re-rendered as the chain climbs, is acknowledged or resolves. */
-  private async refreshEscalations(deployment: Deployment, checklist: Checklist, key: string): Promise<void> {
-    const prefix = `escalation:${key}:`;
-    const keys = Object.keys(await this.store.messages(deployment.id)).filter((candidate) =>
-      candidate.startsWith(prefix),
-    );
+  /**
+   * Posted messages of a family: escalation messages about one cause,
+   * re-rendered as the chain climbs, is acknowledged or resolves; guard alerts, when a trigger clears or it
+   * rolls back; messages about shifts whose outcome went unknown, when nobody will read for them any more.
+   */
+  private async refresh(
+    deployment: Deployment,
+    checklist: Checklist,
+    step: Extract<ThreadStep, { kind: 'refresh' }>,
+  ): Promise<void> {
+    const belongs =
+      step.family === 'escalation'
+        ? (key: string) => key.startsWith(`escalation:${step.cause}:`)
+        : step.family === 'guard-alert'
+          ? (key: string) => parseGuardAlertKey(key) !== undefined
+          : (key: string) => parseTrafficUnknownKey(key) !== undefined;
+    const keys = Object.keys(await this.store.messages(deployment.id)).filter(belongs);
     if (keys.length > 0) this.markDirty(deployment, checklist, keys);
   }
 
@@ -657,22 +571,6 @@ export class SlackPresenter implements ChangeListener {
       .map((role) => this.mentionsIfDefined(role))
       .filter((text): text is string => text !== undefined);
     return mentions.length > 0 ? uniqueMentions(mentions) : this.deployerMentions(state);
-  }
-
-  /** Guard alerts already posted for this deployment: re-rendered when a trigger clears or it rolls back. */
-  private async refreshGuardAlerts(deployment: Deployment, checklist: Checklist): Promise<void> {
-    const keys = Object.keys(await this.store.messages(deployment.id)).filter((key) =>
-      parseGuardAlertKey(key),
-    );
-    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
-  }
-
-  /** Messages about shifts whose outcome went unknown: re-rendered when nobody will read for them any more. */
-  private async refreshTrafficUnknown(deployment: Deployment, checklist: Checklist): Promise<void> {
-    const keys = Object.keys(await this.store.messages(deployment.id)).filter(
-      (key) => parseTrafficUnknownKey(key) !== undefined,
-    );
-    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
   }
 
   /** The message about a shift whose outcome went unknown, from the newest state and the audit. */
@@ -725,21 +623,13 @@ export class SlackPresenter implements ChangeListener {
   // --- coalesced updates ---
 
   private markDirty(deployment: Deployment, checklist: Checklist, keys: string[] | 'all'): void {
-    const list =
-      keys === 'all'
-        ? [
-            CARD_KEY,
-            ...walkedPhases(checklist)
-              .filter((phase) => isShown(deployment.phases[phase.id]?.status))
-              .flatMap((phase) => phaseKeys(checklist, phase.id)),
-            ...Object.keys(deployment.items).flatMap((itemId) => failureKeys(deployment, itemId)),
-          ]
-        : keys;
-    for (const key of list)
+    this.markKeys(deployment, checklist, keysToUpdate(deployment, checklist, keys));
+  }
+
+  /** Queues updates of exactly these messages (see keysToUpdate for which a change touches). */
+  private markKeys(deployment: Deployment, checklist: Checklist, keys: readonly string[]): void {
+    for (const key of keys)
       this.updates.mark(`${deployment.id}|${key}`, updatePriority(deployment, checklist, key));
-    // After the end the report is posted, and follow-ups (or a late rollback) still change its figures.
-    if (isTerminal(deployment) && !list.includes(REPORT_KEY))
-      this.updates.mark(`${deployment.id}|${REPORT_KEY}`, updatePriority(deployment, checklist, REPORT_KEY));
   }
 
   private async update(id: string, key: string): Promise<UpdateOutcome> {
@@ -849,58 +739,6 @@ export class SlackPresenter implements ChangeListener {
 /** What a message shows, as a short digest: an update that would not change it is not sent. */
 function contentDigest(message: SlackMessage): string {
   return createHash('sha256').update(JSON.stringify(message)).digest('base64url').slice(0, 22);
-}
-
-/**
- * Which updates go first when chat.update's budget is short. 0: messages that will not change again — every
- * message of a deployment that has ended, and the message of a completed phase: one update finishes each
- * (until it lands it shows as pending what is done), and nothing supersedes it. 1: what people are looking
- * at in a running deployment, the card and the open phase. 2: the rest, which fold their changes together
- * meanwhile.
- */
-function updatePriority(deployment: Deployment, checklist: Checklist, key: string): number {
-  if (isTerminal(deployment)) return 0;
-  if (key === CARD_KEY) return 1;
-  const match = /^phase:(.+):\d+$/.exec(key);
-  const phase = match ? walkedPhases(checklist).find((candidate) => candidate.id === match[1]) : undefined;
-  const status = phase ? deployment.phases[phase.id]?.status : undefined;
-  return status === 'completed' ? 0 : status === 'active' ? 1 : 2;
-}
-
-/** Failure replies an item may have (one per failed run so far); unposted ones are skipped on update. */
-function failureKeys(deployment: Deployment, itemId: string): string[] {
-  const runs = deployment.items[itemId]?.run ?? 0;
-  return Array.from({ length: runs }, (_, index) => failureMessageKey(itemId, index + 1));
-}
-
-/** The message key of the phase part that shows an item. */
-function itemMessageKey(checklist: Checklist, itemId: string): string {
-  const found = findItem(checklist, itemId);
-  if (!found) return CARD_KEY;
-  const part = partitionPhase(found.phase).findIndex((items) => items.some((item) => item.id === itemId));
-  return phaseMessageKey(found.phase.id, Math.max(0, part));
-}
-
-function phaseKeys(checklist: Checklist, phaseId: string): string[] {
-  const phase = walkedPhases(checklist).find((candidate) => candidate.id === phaseId);
-  return phase ? partitionPhase(phase).map((_, part) => phaseMessageKey(phaseId, part)) : [];
-}
-
-/** A phase whose message is in the thread: it has opened (rollback phases have no state until then). */
-function isShown(status: PhaseStatus | undefined): boolean {
-  return status !== undefined && status !== 'pending';
-}
-
-/** The phases whose messages the thread should hold: those up to the open flow phase, and every rollback
- * phase that has opened. */
-function postedPhases(state: Deployment, checklist: Checklist): Array<{ phase: Phase; index: number }> {
-  const last = Math.min(state.currentPhase, checklist.phases.length - 1);
-  return walkedPhases(checklist)
-    .map((phase, index) => ({ phase, index }))
-    .filter(
-      ({ phase, index }) =>
-        index <= last || (index >= checklist.phases.length && isShown(state.phases[phase.id]?.status)),
-    );
 }
 
 /** Mentions joined once each: someone in two of the roles called (or the requester in one) is named once. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { V1Deployment, V1LabelSelector } from '@kubernetes/client-node';
-import { rolloutStatus, selectorString } from '../checks/kubernetes.js';
+import { rolloutStatus, selectorString } from '../checks/kubernetes/rollout.js';
 import type { KubeClients } from '../kube/client.js';
 import { formatDuration } from '../shared/duration.js';
 import {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Checklist, Item } from '../../src/checklists/schema.js';
-import { rolloutStatus } from '../../src/checks/kubernetes.js';
+import { rolloutStatus } from '../../src/checks/kubernetes/rollout.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import type { Deployment } from '../../src/deployments/model.js';

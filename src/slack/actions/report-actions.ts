@@ -1,7 +1,7 @@
 import type { BlockAction, ButtonAction, ViewOutput, webApi } from '@slack/bolt';
 import type { Checklist } from '../../checklists/schema.js';
 import { type Deployment, isTerminal, type Retrospective } from '../../deployments/model.js';
-import { freeTextQuestions } from '../../reports/report.js';
+import { freeTextQuestions } from '../../reports/sections/retrospective.js';
 import { ACTION, FIELD, VIEW } from '../action-ids.js';
 import { allowedOrTold, type SlackContext, tellUser } from '../context.js';
 import { truncate } from '../render/format.js';

@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { fitLines, shareBudget } from '../../reports/fit.js';
-import type { DeploymentReport } from '../../reports/report.js';
+import type { DeploymentReport } from '../../reports/types.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {

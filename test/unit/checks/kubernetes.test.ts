@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kubernetesCheck } from '../../../src/checks/kubernetes.js';
+import { kubernetesCheck } from '../../../src/checks/kubernetes/index.js';
 import type { CheckContext, SpecOf } from '../../../src/checks/types.js';
 import { createKubeClients } from '../../../src/kube/client.js';
 import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/fake-kube.js';

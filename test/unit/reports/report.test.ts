@@ -11,7 +11,9 @@ import {
 import type { Deployment } from '../../../src/deployments/model.js';
 import { fitLines, shareBudget } from '../../../src/reports/fit.js';
 import { renderReportMarkdown } from '../../../src/reports/markdown.js';
-import { buildReport, freeTextQuestions, unionLength } from '../../../src/reports/report.js';
+import { buildReport } from '../../../src/reports/report.js';
+import { unionLength } from '../../../src/reports/sections/metrics.js';
+import { freeTextQuestions } from '../../../src/reports/sections/retrospective.js';
 import { renderReportMessage } from '../../../src/slack/render/report.js';
 import { blockTextLength, MESSAGE_LIMITS, messageBlockProblems } from '../../support/block-kit-rules.js';
 

@@ -1,7 +1,9 @@
 import type { V1Container, V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { KubeClients } from '../kube/client.js';
-import { clip, isStatus, listSummary, rolloutStatus, withSignal } from './kubernetes.js';
-import type { CheckResult, SpecOf } from './types.js';
+import type { KubeClients } from '../../kube/client.js';
+import type { CheckResult, SpecOf } from '../types.js';
+import { isStatus, withSignal } from './api.js';
+import { rolloutStatus } from './rollout.js';
+import { clip, listSummary } from './summary.js';
 
 /**
  * `image`: the cluster runs the version being deployed, not just a label Flightdeck was given. A

@@ -1,0 +1,98 @@
+import type { Redis } from 'ioredis';
+import { luaScript } from './lua.js';
+
+/**
+ * Which Slack message shows which part of a deployment, and who may post one that is not posted yet.
+ *
+ * Keys, under `<prefix>:` (see store.ts for the rest):
+ *   dep:<id>:slack   hash  message key -> the message's Slack ts, or `posting:<ms>` while a poster holds
+ *                    the claim it made at that time
+ *   dep:<id>:shown   hash  message key -> digest of the content Slack shows (updates that change nothing
+ *                    are not sent, whichever replica sent the last one)
+ *
+ * A message is posted once across replicas: a poster first claims its key (scripts/claim-message.lua, one
+ * compare-and-set), then records the ts Slack gave it (setMessage) or gives the claim up (release).
+ */
+
+/** What a claim to post a message got: see scripts/claim-message.lua. */
+export type MessageClaim = 'new' | 'taken-over';
+
+const CLAIM_SCRIPT = luaScript('claim-message');
+
+interface ClaimingRedis extends Redis {
+  fdClaim(key: string, field: string, staleBefore: number, now: number): Promise<MessageClaim | null>;
+}
+
+export class MessageClaims {
+  /** A claim to post a message older than this was left by a process that died while posting. */
+  static readonly STALE_CLAIM_MS = 60_000;
+  private readonly redis: ClaimingRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.redis = redis as ClaimingRedis;
+    if (!('fdClaim' in redis)) redis.defineCommand('fdClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+  }
+
+  private slackKey(id: string): string {
+    return `${this.prefix}:dep:${id}:slack`;
+  }
+
+  private shownKey(id: string): string {
+    return `${this.prefix}:dep:${id}:shown`;
+  }
+
+  /**
+   * Claims the right to post a message once across replicas; false when it is posted or someone holds a
+   * fresh claim. A claim older than STALE_CLAIM_MS is taken to be from a process that died mid-post and may
+   * be taken over ('taken-over'): that poster may have got the message into Slack, so look there first.
+   */
+  async claim(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
+    const claim = await this.redis.fdClaim(
+      this.slackKey(id),
+      messageKey,
+      now - MessageClaims.STALE_CLAIM_MS,
+      now,
+    );
+    return claim ?? false;
+  }
+
+  /**
+   * Gives up a claim whose post failed, so a later attempt may post. `unsure`: Slack may have stored the
+   * message (its answer was lost), so the claim is left stale and the next poster looks in Slack first.
+   */
+  async release(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
+    if (options.unsure) await this.redis.hset(this.slackKey(id), messageKey, 'posting:0');
+    else await this.redis.hdel(this.slackKey(id), messageKey);
+  }
+
+  /** The message is in Slack; `shown`: a digest of what it shows (see shownContent). */
+  async setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
+    await Promise.all([
+      this.redis.hset(this.slackKey(id), messageKey, ts),
+      shown === undefined ? undefined : this.setShownContent(id, messageKey, shown),
+    ]);
+  }
+
+  /** A digest of the content the message last got (posted or updated), if known. */
+  async shownContent(id: string, messageKey: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.shownKey(id), messageKey)) ?? undefined;
+  }
+
+  async setShownContent(id: string, messageKey: string, digest: string): Promise<void> {
+    await this.redis.hset(this.shownKey(id), messageKey, digest);
+  }
+
+  /** Every field of the deployment's message hash: posted messages' ts and claims (`posting:<ms>`). */
+  async messages(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.slackKey(id));
+  }
+
+  /** The message's ts once it is posted (not while it is only claimed). */
+  async message(id: string, messageKey: string): Promise<string | undefined> {
+    const ts = await this.redis.hget(this.slackKey(id), messageKey);
+    return ts && !ts.startsWith('posting:') ? ts : undefined;
+  }
+}
