@@ -74,14 +74,12 @@ describe('logger', () => {
       { err: new TrafficError('conflict', 'Service/web was changed by someone else') },
       'shift failed',
     );
-    logger
-      .child({ component: 'redis' })
-      .error(
-        {
-          err: new StartupError('redis_unreachable', 'cannot reach Redis at 127.0.0.1:1: connection refused'),
-        },
-        'cannot start',
-      );
+    logger.child({ component: 'redis' }).error(
+      {
+        err: new StartupError('redis_unreachable', 'cannot reach Redis at 127.0.0.1:1: connection refused'),
+      },
+      'cannot start',
+    );
     logger.warn({ err: serializeError(new CodedError('pager_refused', 'page refused: HTTP 400')) }, 'page');
     const [traffic, startup, pager] = lines.map((line) => JSON.parse(line).err);
     expect(traffic).toMatchObject({
