@@ -191,9 +191,6 @@ export const checkSpecSchema = z.union([
 ]);
 export type CheckSpec = z.infer<typeof checkSpecSchema>;
 
-/** `owner: anyone` opens an item to everyone in the channel; it is never the default. */
-export const ANYONE = 'anyone';
-
 const itemBase = {
   id: idSchema,
   title: titleSchema,
@@ -360,44 +357,3 @@ export const checklistSchema = z
 export type Checklist = z.infer<typeof checklistSchema>;
 /** The YAML as written, before defaults are applied. */
 export type ChecklistInput = z.input<typeof checklistSchema>;
-
-const walked = new WeakMap<Checklist, Phase[]>();
-
-/**
- * The phases a deployment can walk, in one numbering: `phases` (flow and follow-ups) first, then
- * `rollback.phases`, which open once a rollback has finished. A phase's index here is the number its
- * thread message shows; flow indexes equal their place in `phases`. Cached: looked up on every command.
- */
-export function walkedPhases(checklist: Checklist): readonly Phase[] {
-  let phases = walked.get(checklist);
-  if (!phases) {
-    phases = [...checklist.phases, ...(checklist.rollback?.phases ?? [])];
-    walked.set(checklist, phases);
-  }
-  return phases;
-}
-
-/** Phases walked after a rollback (`rollback.phases`). */
-export function isRollbackPhase(checklist: Checklist, phase: Phase): boolean {
-  return checklist.rollback?.phases.includes(phase) ?? false;
-}
-
-/** Every phase of a checklist with where it lives, for cross-checks and title searches. */
-export function allPhases(
-  checklist: Checklist,
-): Array<{ phase: Phase; section: 'phases' | 'rollback' | 'procedures' }> {
-  return [
-    ...checklist.phases.map((phase) => ({ phase, section: 'phases' as const })),
-    ...(checklist.rollback?.phases ?? []).map((phase) => ({ phase, section: 'rollback' as const })),
-    ...checklist.procedures.map((phase) => ({ phase, section: 'procedures' as const })),
-  ];
-}
-
-/** Every title a runbook line may have become: items, triggers and retrospective questions. */
-export function allTitles(checklist: Checklist): string[] {
-  return [
-    ...allPhases(checklist).flatMap(({ phase }) => phase.items.map((item) => item.title)),
-    ...(checklist.rollback?.triggers ?? []).map((trigger) => trigger.title),
-    ...(checklist.report?.questions ?? []).map((question) => question.title),
-  ];
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ANYONE, escalationPolicySchema, idSchema, roleNameSchema } from '../checklists/schema.js';
+import { ANYONE } from '../checklists/owners.js';
+import { escalationPolicySchema, idSchema, roleNameSchema } from '../checklists/schema.js';
 import { trafficConfigSchema } from '../traffic/config.js';
 
 /**

@@ -1,4 +1,5 @@
-import { type Checklist, isRollbackPhase } from '../checklists/schema.js';
+import { isRollbackPhase } from '../checklists/phases.js';
+import type { Checklist } from '../checklists/schema.js';
 import { overrideCheck, recordCheckResult, rerunCheck } from './engine/checks.js';
 import { acknowledge, escalate, reconcileEscalations } from './engine/escalations.js';
 import { reopenItem, resolveItem } from './engine/items.js';

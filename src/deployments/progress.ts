@@ -1,4 +1,5 @@
-import { type Checklist, isRollbackPhase, type Phase, walkedPhases } from '../checklists/schema.js';
+import { isRollbackPhase, walkedPhases } from '../checklists/phases.js';
+import type { Checklist, Phase } from '../checklists/schema.js';
 import type { Deployment } from './model.js';
 
 /**

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { CodedError } from '../shared/errors.js';
 
 export type { Logger };
 
@@ -58,7 +59,10 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   );
 }
 
-/** Errors as context, not stack soup: message, Slack/K8s error codes, and the first stack line. */
+/**
+ * Errors as context, not stack soup: message, the error's code (ours — a CodedError, with its area — or
+ * Slack's, Kubernetes', Node's), and the first stack line. Logs and metrics group by `code`.
+ */
 export function serializeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) {
     // Already serialized (callers may serialize before pino's serializer runs): pass it through.
@@ -71,6 +75,7 @@ export function serializeError(error: unknown): Record<string, unknown> {
     type: error.name,
     message: error.message.replace(TOKEN_RE, '$1-[redacted]'),
     ...(extra.code !== undefined ? { code: extra.code } : {}),
+    ...(error instanceof CodedError ? { area: error.area } : {}),
     ...(extra.data?.error !== undefined ? { slackError: extra.data.error } : {}),
     at: error.stack?.split('\n')[1]?.trim(),
   };

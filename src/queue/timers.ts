@@ -1,6 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { walkedPhases } from '../checklists/schema.js';
+import { walkedPhases } from '../checklists/phases.js';
 import type { Deployment } from '../deployments/model.js';
 import type { Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { StartupError } from '../shared/errors.js';
 
 /**
  * Every Redis connection Flightdeck opens, made in one place so they all behave the same under faults:
@@ -114,7 +115,7 @@ function parseUrl(url: string): Pick<RedisOptions, 'username' | 'password' | 'db
  * Connects a `state` connection at start, or says exactly why not: refused, no answer within the
  * timeout (something listens but does not speak Redis, or a firewall drops), authentication
  * (WRONGPASS/NOAUTH), TLS; with Sentinel, no sentinel answering or none knowing the master's name.
- * The caller exits non-zero with the message.
+ * Throws a StartupError (`redis_unreachable`); the caller exits non-zero with the message.
  */
 export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 5_000): Promise<void> {
   let lastError: Error | undefined;
@@ -147,7 +148,11 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
         : /timed out|^timeout$/i.test((error as Error).message)
           ? (error as Error)
           : (lastError ?? (error as Error));
-    throw new Error(`cannot reach Redis at ${where}: ${explain(cause, performance.now() - started)}`);
+    throw new StartupError(
+      'redis_unreachable',
+      `cannot reach Redis at ${where}: ${explain(cause, performance.now() - started)}`,
+      { cause },
+    );
   } finally {
     clearTimeout(timer);
     redis.off('error', remember);

@@ -1,10 +1,5 @@
-import {
-  type Checklist,
-  type Item,
-  isRollbackPhase,
-  type Phase,
-  walkedPhases,
-} from '../checklists/schema.js';
+import { isRollbackPhase, walkedPhases } from '../checklists/phases.js';
+import type { Checklist, Item, Phase } from '../checklists/schema.js';
 import type { DeploymentEvent } from '../deployments/engine.js';
 import type { Deployment } from '../deployments/model.js';
 import { countedPhases } from '../deployments/progress.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { webApi } from '@slack/bolt';
-import { type Checklist, type Item, walkedPhases } from '../checklists/schema.js';
+import { walkedPhases } from '../checklists/phases.js';
+import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
 import { type Deployment, isResolved } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';

@@ -1,4 +1,5 @@
-import { type Checklist, type Item, type Phase, walkedPhases } from '../checklists/schema.js';
+import { walkedPhases } from '../checklists/phases.js';
+import type { Checklist, Item, Phase } from '../checklists/schema.js';
 import type { CheckRun } from '../checks/types.js';
 import type { DeploymentEvent } from '../deployments/engine/types.js';
 import { findItem } from '../deployments/engine.js';

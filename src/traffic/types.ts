@@ -1,3 +1,5 @@
+import { CodedError } from '../shared/errors.js';
+
 /**
  * How Flightdeck moves traffic and rolls back, whatever the mechanism: the shapes every strategy shares.
  * These mirror the engine's `TrafficTarget`/`TrafficState` structurally, so a strategy's answers can be
@@ -92,9 +94,9 @@ const RETRYABLE: Record<TrafficErrorCode, boolean> = {
   unknown: false,
 };
 
-export class TrafficError extends Error {
+/** A traffic change that failed, coded (src/shared/errors.ts) so logs group by why. */
+export class TrafficError extends CodedError<TrafficErrorCode> {
   override readonly name = 'TrafficError';
-  readonly code: TrafficErrorCode;
   /** What the cluster looks like now, when it could be read. */
   readonly state?: TrafficState;
   /** Whether the same request later may succeed (the API was busy or slow), as opposed to a refusal. */
@@ -105,8 +107,7 @@ export class TrafficError extends Error {
     message: string,
     options: { state?: TrafficState; retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     if (options.state) this.state = options.state;
     this.retryable = options.retryable ?? RETRYABLE[code];
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { walkedPhases } from '../../src/checklists/schema.js';
+import { walkedPhases } from '../../src/checklists/phases.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import { freePort } from '../../src/sandbox/redis-server.js';
 import { parseDuration } from '../../src/shared/duration.js';

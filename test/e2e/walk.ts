@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { type Checklist, type Item, walkedPhases } from '../../src/checklists/schema.js';
+import { walkedPhases } from '../../src/checklists/phases.js';
+import type { Checklist, Item } from '../../src/checklists/schema.js';
 import { ownerRole } from '../../src/deployments/engine.js';
 import { type ItemState, isResolved, type Resolution } from '../../src/deployments/model.js';
 import { ACTION } from '../../src/slack/action-ids.js';

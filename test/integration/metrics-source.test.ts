@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadChecklists } from '../../src/checklists/loader.js';
-import { allPhases, type Checklist } from '../../src/checklists/schema.js';
+import { allPhases } from '../../src/checklists/phases.js';
+import type { Checklist } from '../../src/checklists/schema.js';
 import { fillTemplates } from '../../src/checklists/templating.js';
 import { prometheusCheck } from '../../src/checks/prometheus.js';
 import { fileConfigSchema } from '../../src/config/schema.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadChecklists } from '../../src/checklists/loader.js';
-import { allPhases, type CheckSpec } from '../../src/checklists/schema.js';
+import { allPhases } from '../../src/checklists/phases.js';
+import type { CheckSpec } from '../../src/checklists/schema.js';
 import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
 import { type SeedEnvironment, startSeedEnvironment } from '../support/seed-environment.js';
 

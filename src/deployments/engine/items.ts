@@ -1,4 +1,5 @@
-import { type Checklist, isRollbackPhase } from '../../checklists/schema.js';
+import { isRollbackPhase } from '../../checklists/phases.js';
+import type { Checklist } from '../../checklists/schema.js';
 import { copyForChange, type Deployment, type ItemState, isResolved } from '../model.js';
 import { advance, startReachedWork } from './phases.js';
 import { blockedBy, describeStatus, findItem, reject } from './rules.js';

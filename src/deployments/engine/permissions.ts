@@ -1,4 +1,5 @@
-import { ANYONE, type Checklist, type Item } from '../../checklists/schema.js';
+import { ANYONE } from '../../checklists/owners.js';
+import type { Checklist, Item } from '../../checklists/schema.js';
 import { type Actor, BOT_ACTOR, type Deployment, type Resolution } from '../model.js';
 import { findItem } from './rules.js';
 import type { Command, RejectionCode } from './types.js';

@@ -1,4 +1,5 @@
-import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
 import { type Actor, BOT_ACTOR, type Deployment, isResolved, type TrafficTarget } from '../model.js';
 import { blockedBy } from './rules.js';
 import type { DeploymentEvent } from './types.js';

@@ -1,4 +1,5 @@
-import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
 import { BOT_ACTOR, type Deployment, type ItemState, isResolved } from '../model.js';
 import type { Decision, RejectionCode } from './types.js';
 

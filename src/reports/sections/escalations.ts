@@ -1,4 +1,5 @@
-import { type Checklist, walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
+import type { Checklist } from '../../checklists/schema.js';
 import type { DeploymentEvent } from '../../deployments/engine.js';
 import type { Deployment } from '../../deployments/model.js';
 import type { EscalationReport } from '../types.js';

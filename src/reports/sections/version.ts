@@ -1,4 +1,5 @@
-import { type Checklist, walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
+import type { Checklist } from '../../checklists/schema.js';
 import type { ChecksReport, VersionReport } from '../types.js';
 
 // The version check: which image checks verified that the cluster runs the version deployed.

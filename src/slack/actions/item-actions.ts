@@ -1,5 +1,5 @@
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
-import { walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
 import { findItem } from '../../deployments/engine.js';
 import type { Resolution } from '../../deployments/model.js';
 import { serializeError } from '../../observability/logger.js';

@@ -1,5 +1,6 @@
 import { describeItemSpec } from '../../checklists/describe.js';
-import { type Checklist, type Item, type Phase, walkedPhases } from '../../checklists/schema.js';
+import { walkedPhases } from '../../checklists/phases.js';
+import type { Checklist, Item, Phase } from '../../checklists/schema.js';
 import type { CheckRun } from '../../checks/types.js';
 import { type Deployment, isTerminal } from '../../deployments/model.js';
 import { ACTION } from '../action-ids.js';

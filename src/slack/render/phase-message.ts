@@ -1,13 +1,7 @@
 import type { types } from '@slack/bolt';
 import { describeItemSpec } from '../../checklists/describe.js';
-import {
-  type Checklist,
-  type Item,
-  isRollbackPhase,
-  type Phase,
-  type Trigger,
-  walkedPhases,
-} from '../../checklists/schema.js';
+import { isRollbackPhase, walkedPhases } from '../../checklists/phases.js';
+import type { Checklist, Item, Phase, Trigger } from '../../checklists/schema.js';
 import { blockedBy, ownerRole } from '../../deployments/engine.js';
 import { type Deployment, type ItemState, isResolved } from '../../deployments/model.js';
 import { watchVerdict } from '../../guards/evaluate.js';

@@ -4,15 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { importRunbook } from '../../../src/checklists/importer.js';
 import { loadChecklists, parseChecklist } from '../../../src/checklists/loader.js';
-import {
-  allPhases,
-  allTitles,
-  type Checklist,
-  type CheckSpec,
-  type Item,
-  type Phase,
-  type Trigger,
-} from '../../../src/checklists/schema.js';
+import { allPhases, allTitles } from '../../../src/checklists/phases.js';
+import type { Checklist, CheckSpec, Item, Phase, Trigger } from '../../../src/checklists/schema.js';
 import { placeholdersIn, walk } from '../../../src/checklists/templating.js';
 import { fileConfigSchema, type ServiceConfig } from '../../../src/config/schema.js';
 

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, serializeError } from '../../../src/observability/logger.js';
+import { CodedError, StartupError } from '../../../src/shared/errors.js';
+import { TrafficError } from '../../../src/traffic/types.js';
 
 function capture() {
   const lines: string[] = [];
@@ -64,5 +66,36 @@ describe('logger', () => {
     });
     expect(parsed.err.at).toMatch(/logger\.test\.ts/);
     expect(parsed.err).not.toHaveProperty('stack');
+  });
+
+  it('puts a coded error’s code and area in the line, so logs group by code', () => {
+    const { logger, lines } = capture();
+    logger.error(
+      { err: new TrafficError('conflict', 'Service/web was changed by someone else') },
+      'shift failed',
+    );
+    logger.child({ component: 'redis' }).error(
+      {
+        err: new StartupError('redis_unreachable', 'cannot reach Redis at 127.0.0.1:1: connection refused'),
+      },
+      'cannot start',
+    );
+    logger.warn({ err: serializeError(new CodedError('pager_refused', 'page refused: HTTP 400')) }, 'page');
+    const [traffic, startup, pager] = lines.map((line) => JSON.parse(line).err);
+    expect(traffic).toMatchObject({
+      type: 'TrafficError',
+      code: 'conflict',
+      area: 'traffic',
+      message: 'Service/web was changed by someone else',
+    });
+    expect(startup).toMatchObject({ type: 'StartupError', code: 'redis_unreachable', area: 'startup' });
+    expect(pager).toMatchObject({ type: 'CodedError', code: 'pager_refused', area: 'pager' });
+    expect(traffic.at).toMatch(/logger\.test\.ts/);
+  });
+
+  it('gives another library’s coded error its code and no area', () => {
+    const failure = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(serializeError(failure)).toMatchObject({ type: 'Error', code: 'ECONNREFUSED' });
+    expect(serializeError(failure)).not.toHaveProperty('area');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadChecklists } from '../../../src/checklists/loader.js';
-import { allPhases } from '../../../src/checklists/schema.js';
+import { allPhases } from '../../../src/checklists/phases.js';
 import { startDeployment } from '../../../src/deployments/engine.js';
 import type { Deployment, ItemState } from '../../../src/deployments/model.js';
 import { buildReport } from '../../../src/reports/report.js';
