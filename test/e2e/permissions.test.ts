@@ -14,8 +14,8 @@ import {
   USER_KINDS,
   type UserKind,
 } from '../../src/deployments/permission-table.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';

@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import type { Checklist } from '../../src/checklists/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import type { Deployment } from '../../src/deployments/model.js';
-import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
+import { COMMITTED_CONFIG } from '../../src/sandbox/infra/seed-environment.js';
 import { formatDuration } from '../../src/shared/duration.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';

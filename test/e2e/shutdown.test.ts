@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { walkedPhases } from '../../src/checklists/schema.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
-import { freePort } from '../../src/sandbox/redis-server.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
 import { parseDuration } from '../../src/shared/duration.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';

@@ -7,8 +7,8 @@ import type { Item } from '../../src/checklists/schema.js';
 import { rolloutStatus } from '../../src/checks/kubernetes.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import type { Deployment } from '../../src/deployments/model.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import {
   rollbackMessageKey,

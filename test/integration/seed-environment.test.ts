@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadChecklists } from '../../src/checklists/loader.js';
 import { allPhases, type CheckSpec } from '../../src/checklists/schema.js';
-import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
+import { COMMITTED_CONFIG } from '../../src/sandbox/infra/seed-environment.js';
 import { type SeedEnvironment, startSeedEnvironment } from '../support/seed-environment.js';
 
 /**

@@ -16,7 +16,7 @@ import {
   type KubeStatus,
   labelsMatch,
   parseLabelSelector,
-} from '../../../src/sandbox/fake-kube.js';
+} from '../../../src/sandbox/kube/fake-kube.js';
 
 /**
  * The fake is only worth something if it answers like the API server. Every test here goes through the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/fake-kube.js';
+import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/kube/fake-kube.js';
 import { createStrategy, type TrafficStrategy, trafficConfigSchema } from '../../../src/traffic/index.js';
 import { FAST, trafficFailure, until } from './support.js';
 

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { createKubeClients, type KubeClients } from '../kube/client.js';
+import { createKubeClients, type KubeClients } from '../../kube/client.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types

@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { rolloutStatus } from '../checks/kubernetes.js';
-import type { FileConfig, ServiceConfig } from '../config/schema.js';
-import type { KubeClients } from '../kube/client.js';
-import { FakeKube, type KubeObject, parseLabelSelector } from './fake-kube.js';
-import { REVISION, SERVICE_ANNOTATION, SimulatedControllers, shortHash } from './kube-controllers.js';
-import { type Exporter, startExporter } from './metrics-exporter.js';
-import { type MetricsSource, startMetricsSource } from './metrics-source.js';
+import { rolloutStatus } from '../../checks/kubernetes.js';
+import type { FileConfig, ServiceConfig } from '../../config/schema.js';
+import type { KubeClients } from '../../kube/client.js';
+import { REVISION, SERVICE_ANNOTATION, SimulatedControllers, shortHash } from '../kube/controllers.js';
+import { FakeKube, type KubeObject, parseLabelSelector } from '../kube/fake-kube.js';
+import { type Exporter, startExporter } from '../metrics/metrics-exporter.js';
+import { type MetricsSource, startMetricsSource } from '../metrics/metrics-source.js';
 import {
   PROMETHEUS_BIN,
   PROMTOOL_BIN,
@@ -20,7 +20,7 @@ import {
   type ScrapeJob,
   startPrometheus,
   waitForSamples,
-} from './prometheus.js';
+} from '../metrics/prometheus.js';
 
 /**
  * Simulated infrastructure for a service catalogue, on loopback: everything the catalogue's checks look
@@ -227,7 +227,7 @@ async function start(
     });
     cleanup.push(() => metricsSource!.stop());
     notes.push(
-      'metrics come from the built-in metrics source (a PromQL subset; see src/sandbox/promql.ts), not Prometheus',
+      'metrics come from the built-in metrics source (a PromQL subset; see src/sandbox/metrics/promql.ts), not Prometheus',
     );
   }
   const prometheusUrl = prometheus?.url ?? metricsSource?.url;
