@@ -9,6 +9,7 @@ import { fileConfigSchema } from '../../src/config/schema.js';
 import type { Deployment } from '../../src/deployments/model.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
 import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
+import type { FakeView, JsonObject } from '../../src/sandbox/slack/fake-slack.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import {
   rollbackMessageKey,
@@ -18,7 +19,6 @@ import {
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { ROLLED_BACK } from '../../src/traffic/rolling.js';
-import type { FakeView, JsonObject } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import {
   buttonShown,

@@ -12,8 +12,12 @@ import type { Deployment } from '../../../src/deployments/model.js';
 import { fitLines, shareBudget } from '../../../src/reports/fit.js';
 import { renderReportMarkdown } from '../../../src/reports/markdown.js';
 import { buildReport, freeTextQuestions, unionLength } from '../../../src/reports/report.js';
+import {
+  blockTextLength,
+  MESSAGE_LIMITS,
+  messageBlockProblems,
+} from '../../../src/sandbox/slack/block-kit-rules.js';
 import { renderReportMessage } from '../../../src/slack/render/report.js';
-import { blockTextLength, MESSAGE_LIMITS, messageBlockProblems } from '../../support/block-kit-rules.js';
 
 /**
  * The report's figures, computed from a deployment played through the real engine with known times:
