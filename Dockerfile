@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build leaves src/sandbox out (tsconfig.build.json): the image runs the bot, never the sandbox.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: compiled JavaScript and production dependencies only, running as the unprivileged `node` user.
