@@ -28,7 +28,7 @@ import {
   type SimulatedInfra,
   startSimulatedInfra,
 } from '../../src/sandbox/infra/simulated-infra.js';
-import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import { instantQuery } from '../../src/sandbox/metrics/prometheus.js';
 import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';

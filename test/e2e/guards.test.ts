@@ -12,7 +12,7 @@ import {
   type SimulatedInfra,
   startSimulatedInfra,
 } from '../../src/sandbox/infra/simulated-infra.js';
-import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import { instantQuery } from '../../src/sandbox/metrics/prometheus.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { shiftTraffic, startDeployment, waitUntil } from './walk.js';

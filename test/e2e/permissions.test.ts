@@ -15,7 +15,7 @@ import {
   type UserKind,
 } from '../../src/deployments/permission-table.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
-import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import type { JsonObject } from '../../src/sandbox/slack/fake-slack.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';

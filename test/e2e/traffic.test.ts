@@ -8,7 +8,7 @@ import { rolloutStatus } from '../../src/checks/kubernetes.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import type { Deployment } from '../../src/deployments/model.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
-import type { KubeObject } from '../../src/sandbox/kube/fake-kube.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import type { FakeView, JsonObject } from '../../src/sandbox/slack/fake-slack.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import {

@@ -8,7 +8,9 @@ import { rolloutStatus } from '../../checks/kubernetes.js';
 import type { FileConfig, ServiceConfig } from '../../config/schema.js';
 import type { KubeClients } from '../../kube/client.js';
 import { REVISION, SERVICE_ANNOTATION, SimulatedControllers, shortHash } from '../kube/controllers.js';
-import { FakeKube, type KubeObject, parseLabelSelector } from '../kube/fake-kube.js';
+import { FakeKube } from '../kube/fake-kube.js';
+import { parseLabelSelector } from '../kube/selectors.js';
+import type { KubeObject } from '../kube/types.js';
 import { type Exporter, startExporter } from '../metrics/metrics-exporter.js';
 import { type MetricsSource, startMetricsSource } from '../metrics/metrics-source.js';
 import {

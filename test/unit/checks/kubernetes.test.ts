@@ -6,7 +6,9 @@ import { kubernetesCheck } from '../../../src/checks/kubernetes.js';
 import type { CheckContext, SpecOf } from '../../../src/checks/types.js';
 import { createKubeClients } from '../../../src/kube/client.js';
 import { freePort } from '../../../src/sandbox/infra/redis-server.js';
-import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/kube/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
+import { HTTPROUTE } from '../../../src/sandbox/kube/kinds.js';
+import type { KubeObject } from '../../../src/sandbox/kube/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/k8s');
 
