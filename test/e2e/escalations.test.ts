@@ -13,7 +13,7 @@ import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import { queuePrefix } from '../../src/queue/connection.js';
 import { escalationJobId, TIMERS_QUEUE } from '../../src/queue/timers.js';
-import type { FakeMessage } from '../../src/sandbox/slack/fake-slack.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { type Harness, startHarness } from '../support/harness.js';

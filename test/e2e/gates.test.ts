@@ -10,7 +10,7 @@ import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import type { Deployment } from '../../src/deployments/model.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
 import type { KubeObject } from '../../src/sandbox/kube/types.js';
-import type { FakeView } from '../../src/sandbox/slack/fake-slack.js';
+import type { FakeView } from '../../src/sandbox/slack/types.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';

@@ -16,7 +16,7 @@ import {
 } from '../../src/deployments/permission-table.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
 import type { KubeObject } from '../../src/sandbox/kube/types.js';
-import type { JsonObject } from '../../src/sandbox/slack/fake-slack.js';
+import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';

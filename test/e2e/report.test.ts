@@ -11,7 +11,7 @@ import {
   type SeedEnvironment,
   startSeedEnvironment,
 } from '../../src/sandbox/infra/seed-environment.js';
-import type { FakeMessage } from '../../src/sandbox/slack/fake-slack.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { formatDuration } from '../../src/shared/duration.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';

@@ -9,7 +9,8 @@ import { fileConfigSchema } from '../../src/config/schema.js';
 import type { Deployment } from '../../src/deployments/model.js';
 import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
 import type { KubeObject } from '../../src/sandbox/kube/types.js';
-import type { FakeView, JsonObject } from '../../src/sandbox/slack/fake-slack.js';
+import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
+import type { FakeView } from '../../src/sandbox/slack/types.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import {
   rollbackMessageKey,

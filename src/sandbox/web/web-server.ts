@@ -4,14 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isObject, type JsonObject } from '../slack/block-kit-rules.js';
-import type {
-  FakeEphemeral,
-  FakeMessage,
-  FakeSlack,
-  FakeSlackChange,
-  FakeView,
-} from '../slack/fake-slack.js';
+import type { FakeSlack } from '../slack/fake-slack.js';
 import type { SlackDriver, ViewValues } from '../slack/slack-driver.js';
+import type { FakeEphemeral, FakeMessage, FakeSlackChange, FakeView } from '../slack/types.js';
 
 /**
  * The sandbox's web page and its API, on loopback. The page is plain HTML, CSS and JavaScript from

@@ -1,7 +1,8 @@
 import { App, type BlockButtonAction, LogLevel, webApi } from '@slack/bolt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../../src/sandbox/infra/redis-server.js';
-import { FakeSlack, type JsonObject } from '../../../src/sandbox/slack/fake-slack.js';
+import type { JsonObject } from '../../../src/sandbox/slack/block-kit-rules.js';
+import { FakeSlack } from '../../../src/sandbox/slack/fake-slack.js';
 import { SLACK_CONTENT_TYPE, SlackDriver, signRequest } from '../../../src/sandbox/slack/slack-driver.js';
 
 const { WebClient, WebClientEvent } = webApi;
