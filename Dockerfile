@@ -9,6 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The build copies src/**/*.lua (Redis scripts) into dist/ with this script.
 COPY tools ./tools
+# The build leaves src/sandbox out (tsconfig.build.json): the image runs the bot, never the sandbox.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Runtime stage: compiled JavaScript and production dependencies only, running as the unprivileged `node` user.

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.js';
 import { startFlightdeck } from './flightdeck.js';
 import { createLogger, serializeError } from './observability/logger.js';
@@ -6,14 +7,16 @@ import { formatProblem } from './shared/problems.js';
 /**
  * Entry point: configuration -> wiring -> start. Every configuration problem is printed at once and the
  * process exits non-zero; SIGTERM/SIGINT stop it gracefully. Without Slack credentials (and a clean
- * configuration) it runs the local sandbox instead, except in production, where that is an error.
+ * configuration) it runs the local sandbox instead, except in production, where that is an error, and in
+ * a build, which leaves the sandbox out.
  */
 async function main(): Promise<void> {
   const result = await loadConfig();
   if (!result.ok) {
-    if (result.problems.length === 0 && sandboxAllowed(process.env)) {
-      const { runSandbox } = await import('./sandbox/run.js');
-      await runSandbox({ hint: sandboxHint(result.missingCredentials) });
+    const wantsSandbox = result.problems.length === 0 && sandboxAllowed(process.env);
+    const sandbox = wantsSandbox ? await loadSandbox() : undefined;
+    if (sandbox) {
+      await sandbox.runSandbox({ hint: sandboxHint(result.missingCredentials) });
       return;
     }
     if (result.problems.length > 0) {
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
     }
     if (result.missingCredentials.length > 0)
       console.error(missingCredentialsMessage(result.missingCredentials));
+    if (wantsSandbox) console.error(NO_SANDBOX_IN_BUILD);
     process.exit(1);
   }
   const { config } = result;
@@ -66,6 +70,35 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** What main needs from src/sandbox/run.ts (test/integration/production-build.test.ts checks that it fits). */
+export interface SandboxEntry {
+  runSandbox(options: { hint?: string }): Promise<void>;
+}
+
+/**
+ * The sandbox's entry, in a variable rather than a literal so that tsc does not follow the import: the
+ * production build (tsconfig.build.json) leaves src/sandbox out, and dist/ has no sandbox/.
+ */
+const SANDBOX_ENTRY = './sandbox/run.js';
+
+/** The sandbox, or undefined when this is a build without it (the production build). */
+async function loadSandbox(): Promise<SandboxEntry | undefined> {
+  try {
+    return (await import(SANDBOX_ENTRY)) as SandboxEntry;
+  } catch (error) {
+    // Only the entry itself missing means "built without the sandbox"; anything else is a real failure.
+    const entry = fileURLToPath(new URL(SANDBOX_ENTRY, import.meta.url));
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(entry)) return undefined;
+    throw error;
+  }
+}
+
+const NO_SANDBOX_IN_BUILD = [
+  'The local sandbox (Flightdeck with a Slack emulator, no workspace needed) is not part of this build.',
+  'To try it, run Flightdeck from a source checkout: `npm start` without Slack credentials, or `npm run sandbox`.',
+].join('\n');
+
 /** The sandbox is for trying Flightdeck out: a production process missing a secret must fail loudly. */
 function sandboxAllowed(env: NodeJS.ProcessEnv): boolean {
   return env.NODE_ENV !== 'production' && env.FLIGHTDECK_SANDBOX !== 'off';
@@ -84,7 +117,7 @@ function missingCredentialsMessage(missing: string[]): string {
     '     SLACK_BOT_TOKEN       OAuth & Permissions → Bot User OAuth Token (xoxb-…)',
     '     SLACK_SIGNING_SECRET  Basic Information → Signing Secret (HTTP mode), or',
     '     SLACK_APP_TOKEN       Basic Information → App-Level Tokens, scope connections:write (Socket Mode)',
-    '  3. Run `npm start` again.',
+    '  3. Start Flightdeck again.',
   ].join('\n');
 }
 

@@ -4,8 +4,9 @@
  * builder lives here). Every click presses "✓ Done" on one pending item; the button must be on the message.
  */
 
-import { elementsOf } from '../../test/support/block-kit-rules.js';
-import type { FakeSlack, JsonObject } from '../../test/support/fake-slack.js';
+import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
+import { elementsOf } from '../../src/sandbox/slack/block-kit-rules.js';
+import type { FakeSlack } from '../../src/sandbox/slack/fake-slack.js';
 import { CLICK_ACTION_ID, type ClickFile } from './protocol.js';
 
 export interface ClickTarget {

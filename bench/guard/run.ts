@@ -23,10 +23,14 @@ import { stringify } from 'yaml';
 import { rolloutStatus } from '../../src/checks/kubernetes/rollout.js';
 import { BOT_ACTOR, type Deployment } from '../../src/deployments/model.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { instantQuery } from '../../src/sandbox/prometheus.js';
-import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
-import { SlackDriver } from '../../src/sandbox/slack-driver.js';
+import {
+  HEALTHY,
+  type SimulatedInfra,
+  startSimulatedInfra,
+} from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import { instantQuery } from '../../src/sandbox/metrics/prometheus.js';
+import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { forkChild, spawnChild } from '../support/children.js';

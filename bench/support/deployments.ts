@@ -3,7 +3,7 @@
  * receiver, a few at a time, each waited for until Redis holds it.
  */
 import type { DeploymentStore } from '../../src/deployments/store.js';
-import type { SlackDriver } from '../../test/support/slack-driver.js';
+import type { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { waitFor } from './lifecycle.js';
 import { channelId, DEPLOYER, ENVIRONMENT, serviceName } from './workspace.js';
 

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../../test/support/redis-server.js';
+import { startRedisServer } from '../../src/sandbox/infra/redis-server.js';
 import { onCleanup, withTimeout } from './lifecycle.js';
 
 export interface PrivateRedis {

@@ -2,7 +2,8 @@
  * The fake Slack a benchmark's bot talks to (test/support's fake Web API, in the orchestrator), and the
  * environment a Flightdeck process needs to run against it and the private Redis.
  */
-import { FakeSlack, type FakeSlackLimits } from '../../test/support/fake-slack.js';
+import { FakeSlack } from '../../src/sandbox/slack/fake-slack.js';
+import type { FakeSlackLimits } from '../../src/sandbox/slack/pace.js';
 import { onCleanup } from './lifecycle.js';
 import { BOT_TOKEN, SIGNING_SECRET } from './protocol.js';
 

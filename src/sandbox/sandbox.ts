@@ -11,11 +11,11 @@ import { type Flightdeck, startFlightdeck } from '../flightdeck.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { formatDuration } from '../shared/duration.js';
 import type { Problem } from '../shared/problems.js';
-import { FakeSlack } from './fake-slack.js';
-import { prometheusInstalled, promtoolInstalled } from './prometheus.js';
-import { type AvailableRedis, ensureRedis } from './redis-server.js';
-import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from './simulated-infra.js';
-import { SlackDriver } from './slack-driver.js';
+import { type AvailableRedis, ensureRedis } from './infra/redis-server.js';
+import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from './infra/simulated-infra.js';
+import { prometheusInstalled, promtoolInstalled } from './metrics/prometheus.js';
+import { FakeSlack } from './slack/fake-slack.js';
+import { SlackDriver } from './slack/slack-driver.js';
 import {
   type IncidentAction,
   type IncidentState,
@@ -23,7 +23,7 @@ import {
   startWebServer,
   type WebServer,
   type Workspace,
-} from './web-server.js';
+} from './web/web-server.js';
 
 /**
  * The sandbox: Flightdeck without a Slack workspace or a cluster. The real bot (`startFlightdeck`, HTTP

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Checklist } from '../../src/checklists/schema.js';
+import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { type Harness, SIGNING_SECRET, startHarness } from '../support/harness.js';
-import { SlackDriver } from '../support/slack-driver.js';
 import { messageOf, startDeployment, waitUntil } from './walk.js';
 
 /**

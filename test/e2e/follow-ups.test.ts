@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Checklist, Item } from '../../src/checklists/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
-import type { FakeMessage } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { failureReplyOf, rerunCheck, resolveItem, settledCheck, startDeployment, waitUntil } from './walk.js';
 

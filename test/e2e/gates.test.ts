@@ -8,14 +8,14 @@ import { rolloutStatus } from '../../src/checks/kubernetes/rollout.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import type { Deployment } from '../../src/deployments/model.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import type { FakeView } from '../../src/sandbox/slack/types.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
-import type { FakeView } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import {
   buttonShown,

@@ -7,9 +7,13 @@ import { loadConfig } from '../../src/config/load.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { instantQuery } from '../../src/sandbox/prometheus.js';
-import { HEALTHY, type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import {
+  HEALTHY,
+  type SimulatedInfra,
+  startSimulatedInfra,
+} from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import { instantQuery } from '../../src/sandbox/metrics/prometheus.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { shiftTraffic, startDeployment, waitUntil } from './walk.js';
 

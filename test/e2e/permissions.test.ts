@@ -14,13 +14,13 @@ import {
   USER_KINDS,
   type UserKind,
 } from '../../src/deployments/permission-table.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { guardAlertKey } from '../../src/slack/render/operations.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
-import type { JsonObject } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { forgeAction, messageOf, startDeployment, waitUntil } from './walk.js';
 

@@ -8,9 +8,9 @@ import type { Checklist } from '../../src/checklists/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { type RedisServer, startRedisServer } from '../../src/sandbox/infra/redis-server.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { messageOf, startDeployment, waitUntil } from './walk.js';
 
 /**

@@ -6,15 +6,18 @@ import { parse, stringify } from 'yaml';
 import type { Checklist } from '../../src/checklists/schema.js';
 import type { DeploymentEvent } from '../../src/deployments/engine.js';
 import type { Deployment } from '../../src/deployments/model.js';
-import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
+import {
+  COMMITTED_CONFIG,
+  type SeedEnvironment,
+  startSeedEnvironment,
+} from '../../src/sandbox/infra/seed-environment.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { formatDuration } from '../../src/shared/duration.js';
 import { ACTION, FIELD, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
 import { escapeText } from '../../src/slack/render/format.js';
 import { REPORT_KEY } from '../../src/slack/render/report.js';
-import type { FakeMessage } from '../support/fake-slack.js';
 import { type Harness, memberOf, startHarness } from '../support/harness.js';
-import { type SeedEnvironment, startSeedEnvironment } from '../support/seed-environment.js';
 import { buttonShown, resolveItem, startDeployment, waitUntil, walkPhase } from './walk.js';
 
 /**

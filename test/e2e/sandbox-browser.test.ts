@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/sandbox/redis-server.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
 import { testRedisUrl } from '../support/redis.js';
 
 /**

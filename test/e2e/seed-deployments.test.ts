@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/checklists/schema.js';
+import { type SeedEnvironment, startSeedEnvironment } from '../../src/sandbox/infra/seed-environment.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { escapeText } from '../../src/slack/render/format.js';
 import { partitionPhase } from '../../src/slack/render/phase-message.js';
-import type { FakeMessage } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { type SeedEnvironment, startSeedEnvironment } from '../support/seed-environment.js';
 import {
   actorFor,
   messageOf,

@@ -9,7 +9,7 @@ import type { Checklist, Item } from '../../src/checklists/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { freePort } from '../../src/sandbox/redis-server.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { type Harness, startHarness } from '../support/harness.js';

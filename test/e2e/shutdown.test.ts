@@ -8,13 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { walkedPhases } from '../../src/checklists/phases.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
-import { freePort } from '../../src/sandbox/redis-server.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
+import { type MessageRef, SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { parseDuration } from '../../src/shared/duration.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { type Harness, SIGNING_SECRET, startHarness } from '../support/harness.js';
 import { connectTestRedis } from '../support/redis.js';
-import { type MessageRef, SlackDriver } from '../support/slack-driver.js';
 import { startDeployment, waitUntil } from './walk.js';
 
 /**

@@ -7,10 +7,10 @@ import type { Checklist, Item } from '../../src/checklists/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { type Harness, SIGNING_SECRET, startHarness } from '../support/harness.js';
-import { SlackDriver } from '../support/slack-driver.js';
 import { buttonShown, messageOf, startDeployment, waitUntil } from './walk.js';
 
 /**

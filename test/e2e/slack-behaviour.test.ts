@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import { findItem } from '../../src/deployments/engine.js';
-import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { COMMITTED_CONFIG } from '../../src/sandbox/infra/seed-environment.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import { signRequest } from '../../src/sandbox/slack/slack-driver.js';
 import { BOT_TOKEN, type Harness, memberOf, SIGNING_SECRET, startHarness } from '../support/harness.js';
-import { signRequest } from '../support/slack-driver.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
 
 /** What a person in Slack would notice: answers to mistakes, denials, links, restarts, and the rules Slack sets. */

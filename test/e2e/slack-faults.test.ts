@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentStore } from '../../src/deployments/store.js';
+import { SLACK_LIMITS } from '../../src/sandbox/slack/pace.js';
+import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
-import { type FakeMessage, SLACK_LIMITS } from '../support/fake-slack.js';
 import { type Harness, type HarnessOptions, startHarness } from '../support/harness.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
 

@@ -7,8 +7,10 @@ import type { Item } from '../../src/checklists/schema.js';
 import { rolloutStatus } from '../../src/checks/kubernetes/rollout.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import type { Deployment } from '../../src/deployments/model.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
+import type { FakeView } from '../../src/sandbox/slack/types.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import {
   rollbackMessageKey,
@@ -18,7 +20,6 @@ import {
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { ROLLED_BACK } from '../../src/traffic/rolling.js';
-import type { FakeView, JsonObject } from '../support/fake-slack.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import {
   buttonShown,

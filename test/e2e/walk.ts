@@ -3,11 +3,11 @@ import { walkedPhases } from '../../src/checklists/phases.js';
 import type { Checklist, Item } from '../../src/checklists/schema.js';
 import { ownerRole } from '../../src/deployments/engine.js';
 import { type ItemState, isResolved, type Resolution } from '../../src/deployments/model.js';
+import { signRequest } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { type Harness, memberOf, SIGNING_SECRET } from '../support/harness.js';
-import { signRequest } from '../support/slack-driver.js';
 
 /**
  * Drives a deployment through Slack the way a team would: clicks the buttons on the thread's messages as

@@ -7,8 +7,8 @@ import { fillTemplates } from '../../src/checklists/templating.js';
 import { prometheusCheck } from '../../src/checks/prometheus.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 import { templateValues } from '../../src/deployments/service.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
 import { DEMO_SERVICES } from '../../src/sandbox/sandbox.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
 
 /**
  * The sandbox's built-in metrics source against a real Prometheus: two simulations of the demo service

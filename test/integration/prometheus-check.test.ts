@@ -4,10 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prometheusCheckSchema } from '../../src/checklists/schema.js';
 import { prometheusCheck } from '../../src/checks/prometheus.js';
 import type { CheckContext } from '../../src/checks/types.js';
-import { type Exporter, startExporter } from '../../src/sandbox/metrics-exporter.js';
-import { type PrometheusServer, startPrometheus, waitForSamples } from '../../src/sandbox/prometheus.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
+import { type Exporter, startExporter } from '../../src/sandbox/metrics/metrics-exporter.js';
+import {
+  type PrometheusServer,
+  startPrometheus,
+  waitForSamples,
+} from '../../src/sandbox/metrics/prometheus.js';
 import { type Blackhole, startBlackhole } from '../support/blackhole.js';
-import { freePort } from '../support/redis-server.js';
 
 /**
  * The check against a real Prometheus scraping a test exporter every second. Each service keeps one

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ensureRedis, freePort, redisAnswers } from '../../src/sandbox/redis-server.js';
+import { ensureRedis, freePort, redisAnswers } from '../../src/sandbox/infra/redis-server.js';
 import { testRedisUrl } from '../support/redis.js';
 
 /** Where the sandbox's Redis comes from: the one at REDIS_URL, else its own redis-server, else a clear no. */

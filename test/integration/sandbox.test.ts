@@ -2,7 +2,7 @@ import { get } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/sandbox.js';
-import { signRequest } from '../../src/sandbox/slack-driver.js';
+import { signRequest } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION, FIELD } from '../../src/slack/action-ids.js';
 import { testRedisUrl } from '../support/redis.js';
 

@@ -6,8 +6,11 @@ import { parse } from 'yaml';
 import { loadChecklists } from '../../src/checklists/loader.js';
 import { allPhases } from '../../src/checklists/phases.js';
 import type { CheckSpec } from '../../src/checklists/schema.js';
-import { COMMITTED_CONFIG } from '../../src/sandbox/seed-environment.js';
-import { type SeedEnvironment, startSeedEnvironment } from '../support/seed-environment.js';
+import {
+  COMMITTED_CONFIG,
+  type SeedEnvironment,
+  startSeedEnvironment,
+} from '../../src/sandbox/infra/seed-environment.js';
 
 /**
  * Seed 002 checks the real platform's fixed ports on `{{vars.host}}` (Redis 6379, Grafana 3000, …),

@@ -5,9 +5,9 @@ import { checkSpecSchema } from '../../src/checklists/schema.js';
 import { checkModules } from '../../src/checks/index.js';
 import { runCheck } from '../../src/checks/runner.js';
 import { type FileConfig, fileConfigSchema } from '../../src/config/schema.js';
-import type { KubeObject } from '../../src/sandbox/fake-kube.js';
-import { instantQuery, waitForSamples } from '../../src/sandbox/prometheus.js';
-import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/simulated-infra.js';
+import { type SimulatedInfra, startSimulatedInfra } from '../../src/sandbox/infra/simulated-infra.js';
+import type { KubeObject } from '../../src/sandbox/kube/types.js';
+import { instantQuery, waitForSamples } from '../../src/sandbox/metrics/prometheus.js';
 import { createStrategy, TrafficError, trafficConfigSchema } from '../../src/traffic/index.js';
 
 /**

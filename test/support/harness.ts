@@ -3,10 +3,11 @@ import { loadConfig } from '../../src/config/load.js';
 import type { FileConfig } from '../../src/config/schema.js';
 import { type Flightdeck, type StartOptions, startFlightdeck } from '../../src/flightdeck.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { FakeSlack } from '../../src/sandbox/slack/fake-slack.js';
+import type { FakeSlackLimits } from '../../src/sandbox/slack/pace.js';
+import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { formatProblem } from '../../src/shared/problems.js';
-import { FakeSlack, type FakeSlackLimits } from './fake-slack.js';
 import { testRedisUrl, uniquePrefix } from './redis.js';
-import { SlackDriver } from './slack-driver.js';
 
 /**
  * A whole Flightdeck process for end-to-end tests: the real wiring (`startFlightdeck`) on a free port,

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/sandbox/redis-server.js';
+import { freePort } from '../../src/sandbox/infra/redis-server.js';
 
 /**
  * A Redis that fails over, on loopback: a master (AOF, fsync every second), one replica of it, and three

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { httpCheckSchema } from '../../../src/checklists/schema.js';
 import { httpCheck } from '../../../src/checks/http.js';
 import type { CheckContext } from '../../../src/checks/types.js';
-import { freePort } from '../../support/redis-server.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 

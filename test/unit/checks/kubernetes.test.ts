@@ -5,8 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kubernetesCheck } from '../../../src/checks/kubernetes/index.js';
 import type { CheckContext, SpecOf } from '../../../src/checks/types.js';
 import { createKubeClients } from '../../../src/kube/client.js';
-import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/fake-kube.js';
-import { freePort } from '../../support/redis-server.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
+import { HTTPROUTE } from '../../../src/sandbox/kube/kinds.js';
+import type { KubeObject } from '../../../src/sandbox/kube/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/k8s');
 

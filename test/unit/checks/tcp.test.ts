@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpCheckSchema } from '../../../src/checklists/schema.js';
 import { tcpCheck } from '../../../src/checks/tcp.js';
 import type { CheckContext } from '../../../src/checks/types.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
 import { type Blackhole, startBlackhole } from '../../support/blackhole.js';
-import { freePort } from '../../support/redis-server.js';
 
 let listener: Server;
 let port: number;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsCheckSchema } from '../../../src/checklists/schema.js';
 import { tlsCheck } from '../../../src/checks/tls.js';
 import type { CheckContext } from '../../../src/checks/types.js';
-import { freePort } from '../../support/redis-server.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
 import { createTestCa, type TestCa } from '../../support/tls-certs.js';
 
 let ca: TestCa;

@@ -9,14 +9,10 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeClients } from '../../../src/kube/client.js';
-import {
-  FakeKube,
-  HTTPROUTE,
-  type KubeObject,
-  type KubeStatus,
-  labelsMatch,
-  parseLabelSelector,
-} from '../../../src/sandbox/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
+import { HTTPROUTE } from '../../../src/sandbox/kube/kinds.js';
+import { labelsMatch, parseLabelSelector } from '../../../src/sandbox/kube/selectors.js';
+import type { KubeObject, KubeStatus } from '../../../src/sandbox/kube/types.js';
 
 /**
  * The fake is only worth something if it answers like the API server. Every test here goes through the

@@ -14,8 +14,12 @@ import { renderReportMarkdown } from '../../../src/reports/markdown.js';
 import { buildReport } from '../../../src/reports/report.js';
 import { unionLength } from '../../../src/reports/sections/metrics.js';
 import { freeTextQuestions } from '../../../src/reports/sections/retrospective.js';
+import {
+  blockTextLength,
+  MESSAGE_LIMITS,
+  messageBlockProblems,
+} from '../../../src/sandbox/slack/block-kit-rules.js';
 import { renderReportMessage } from '../../../src/slack/render/report.js';
-import { blockTextLength, MESSAGE_LIMITS, messageBlockProblems } from '../../support/block-kit-rules.js';
 
 /**
  * The report's figures, computed from a deployment played through the real engine with known times:

@@ -9,7 +9,7 @@ import {
   mrkdwn,
   type RenderContext,
   renderBlocks,
-} from '../../../src/sandbox/web/blockkit.js';
+} from '../../../src/sandbox/web/page/blockkit.js';
 
 /**
  * The sandbox page's Block Kit and mrkdwn rendering (plain browser JavaScript, no DOM needed): Slack's

@@ -7,7 +7,7 @@ import {
   parsePromQL,
   type SeriesSource,
   type Value,
-} from '../../../src/sandbox/promql.js';
+} from '../../../src/sandbox/metrics/promql.js';
 
 /**
  * The built-in metrics source's PromQL subset, on hand-made series whose answers are worked out by

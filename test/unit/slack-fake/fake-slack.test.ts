@@ -1,8 +1,9 @@
 import { App, type BlockButtonAction, LogLevel, webApi } from '@slack/bolt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeSlack, type JsonObject } from '../../support/fake-slack.js';
-import { freePort } from '../../support/redis-server.js';
-import { SLACK_CONTENT_TYPE, SlackDriver, signRequest } from '../../support/slack-driver.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
+import type { JsonObject } from '../../../src/sandbox/slack/block-kit-rules.js';
+import { FakeSlack } from '../../../src/sandbox/slack/fake-slack.js';
+import { SLACK_CONTENT_TYPE, SlackDriver, signRequest } from '../../../src/sandbox/slack/slack-driver.js';
 
 const { WebClient, WebClientEvent } = webApi;
 

@@ -1,6 +1,7 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeSlack, type FakeSlackLimits, SLACK_LIMITS } from '../../support/fake-slack.js';
+import { FakeSlack } from '../../../src/sandbox/slack/fake-slack.js';
+import { type FakeSlackLimits, SLACK_LIMITS } from '../../../src/sandbox/slack/pace.js';
 
 /**
  * The fake's fault and pace options, through the real WebClient: message metadata and the conversation

@@ -1,8 +1,9 @@
 import { App, LogLevel } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeSlack, type FakeSlackChange } from '../../../src/sandbox/fake-slack.js';
-import { freePort } from '../../../src/sandbox/redis-server.js';
-import { SlackDriver } from '../../../src/sandbox/slack-driver.js';
+import { freePort } from '../../../src/sandbox/infra/redis-server.js';
+import { FakeSlack } from '../../../src/sandbox/slack/fake-slack.js';
+import { SlackDriver } from '../../../src/sandbox/slack/slack-driver.js';
+import type { FakeSlackChange } from '../../../src/sandbox/slack/types.js';
 
 /**
  * What the Slack emulator does for the sandbox page beyond the tests' needs: it reports every change as

@@ -4,12 +4,16 @@ import { allPhases } from '../../../src/checklists/phases.js';
 import { startDeployment } from '../../../src/deployments/engine.js';
 import type { Deployment, ItemState } from '../../../src/deployments/model.js';
 import { buildReport } from '../../../src/reports/report.js';
+import {
+  blockTextLength,
+  MESSAGE_LIMITS,
+  messageBlockProblems,
+} from '../../../src/sandbox/slack/block-kit-rules.js';
 import { renderItemDetails, renderPhaseDetails } from '../../../src/slack/render/details.js';
 import type { SlackMessage } from '../../../src/slack/render/format.js';
 import { partitionPhase, renderPhasePart } from '../../../src/slack/render/phase-message.js';
 import { renderReportMessage } from '../../../src/slack/render/report.js';
 import { renderStatusCard } from '../../../src/slack/render/status-card.js';
-import { blockTextLength, MESSAGE_LIMITS, messageBlockProblems } from '../../support/block-kit-rules.js';
 
 /**
  * Every message the bot can post for the five seed checklists, in every state an item can be in, checked

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadChecklists } from '../../../src/checklists/loader.js';
 import { startDeployment } from '../../../src/deployments/engine.js';
 import type { Deployment } from '../../../src/deployments/model.js';
+import { modalViewProblems } from '../../../src/sandbox/slack/block-kit-rules.js';
 import { FIELD } from '../../../src/slack/action-ids.js';
 import { readRetrospective, retrospectiveModal } from '../../../src/slack/actions/report-actions.js';
-import { modalViewProblems } from '../../support/block-kit-rules.js';
 
 /** The Retrospective modal for every seed checklist, and what a submission may hold. */
 

@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeKube } from '../../../src/sandbox/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
 import { createStrategy, type TrafficStrategy, trafficConfigSchema } from '../../../src/traffic/index.js';
 import { FAST, trafficFailure, until } from './support.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeKube } from '../../../src/sandbox/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
 import { createStrategy, trafficConfigSchema } from '../../../src/traffic/index.js';
 import { trafficFailure } from './support.js';
 

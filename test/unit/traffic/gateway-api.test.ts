@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeKube, HTTPROUTE, type KubeObject } from '../../../src/sandbox/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
+import { HTTPROUTE } from '../../../src/sandbox/kube/kinds.js';
+import type { KubeObject } from '../../../src/sandbox/kube/types.js';
 import { createStrategy, type TrafficStrategy, trafficConfigSchema } from '../../../src/traffic/index.js';
 import { FAST, trafficFailure, until } from './support.js';
 

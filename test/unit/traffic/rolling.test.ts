@@ -1,6 +1,6 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeKube } from '../../../src/sandbox/fake-kube.js';
+import { FakeKube } from '../../../src/sandbox/kube/fake-kube.js';
 import {
   createStrategy,
   type TrafficOptions,

@@ -6,11 +6,14 @@
  * The bot talks to it through the real `@slack/web-api` client (`clientOptions.slackApiUrl = slack.apiUrl`);
  * tests read what the bot did through `messages()`, `thread()`, `ephemerals`, `views`, `responses`, `calls`,
  * and the sandbox (`npm start` without credentials) shows the same to a person in its web page.
+ *
+ * Beside it: types.ts (what it records), api-call.ts (reading a call's arguments and token; the `{ok: false}`
+ * error), pace.ts (429s: throttles, per-minute tiers, posts per channel), block-kit-rules.ts (Slack's limits).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parse as parseQueryString } from 'node:querystring';
+import { flagArg, invalid, readApiCall, readBody, SlackApiError, stringArg } from './api-call.js';
 import {
   blockTextLength,
   describeProblems,
@@ -19,137 +22,21 @@ import {
   MESSAGE_LIMITS,
   messageBlockProblems,
   modalViewProblems,
-  type Problem,
   withGeneratedIds,
 } from './block-kit-rules.js';
-
-export type { JsonObject } from './block-kit-rules.js';
-
-export interface FakeSlackOptions {
-  botToken: string;
-  /** Channel ids (name defaults to the id in lower case) or `{ id, name }`. */
-  channels?: (string | { id: string; name?: string; isPrivate?: boolean })[];
-  users?: Record<string, { name: string; realName?: string; isBot?: boolean; tz?: string }>;
-  /** Usergroup id -> member user ids. */
-  usergroups?: Record<string, string[]>;
-  teamId?: string;
-  teamDomain?: string;
-  botUserId?: string;
-  botId?: string;
-  appId?: string;
-  /** Characters of block text over which chat.* answers `msg_blocks_too_long` (default ~13k). */
-  maxBlockTextChars?: number;
-  /** Trigger id lifetime (Slack: 3 s). */
-  triggerTtlMs?: number;
-  /** response_url lifetime and uses (Slack: 30 minutes, 5 uses). */
-  responseUrlTtlMs?: number;
-  responseUrlMaxUses?: number;
-  /** Slack's pace, answered with 429 + Retry-After when exceeded; none unless given (see SLACK_LIMITS). */
-  limits?: FakeSlackLimits;
-}
-
-export interface FakeSlackLimits {
-  /** chat.postMessage per channel: sustained posts per second, and how many may go at once. */
-  postsPerChannel?: { perSecond: number; burst: number };
-  /** Calls per sliding minute for the whole workspace, by method (Slack's tiers). */
-  perMinute?: Record<string, number>;
-}
-
-/**
- * Slack's documented pace: about one post per second per channel with short bursts, and Tier 3 (50 a
- * minute) for chat.update and the conversation reads (docs.slack.dev/apis/web-api/rate-limits).
- */
-export const SLACK_LIMITS: FakeSlackLimits = {
-  postsPerChannel: { perSecond: 1, burst: 3 },
-  perMinute: { 'chat.update': 50, 'conversations.history': 50, 'conversations.replies': 50 },
-};
-
-/** Slack message metadata (chat.postMessage `metadata`), returned with `include_all_metadata`. */
-export interface MessageMetadata {
-  event_type: string;
-  event_payload: JsonObject;
-}
-
-export interface FakeCall {
-  method: string;
-  /** Arguments as the bot sent them, with `blocks`, `attachments` and `view` parsed back to objects. */
-  args: JsonObject;
-  at: number;
-  status: number;
-  ok: boolean;
-  error?: string;
-}
-
-export interface MessageVersion {
-  text: string;
-  blocks: JsonObject[];
-  attachments?: unknown[];
-  at: number;
-}
-
-export interface FakeMessage {
-  channel: string;
-  ts: string;
-  thread_ts?: string;
-  text: string;
-  blocks: JsonObject[];
-  attachments?: unknown[];
-  user: string;
-  /** Set on the bot's messages; a person's own message (`postAsUser`) has none. */
-  bot_id?: string;
-  metadata?: MessageMetadata;
-  reply_broadcast: boolean;
-  /** How many times chat.update (or a replace_original) changed it. */
-  updates: number;
-  /** Earlier versions, oldest first; the current content is not in here. */
-  history: MessageVersion[];
-  deleted: boolean;
-  postedAt: number;
-}
-
-export interface FakeEphemeral {
-  channel: string;
-  user: string;
-  text: string;
-  blocks: JsonObject[];
-  thread_ts?: string;
-  message_ts: string;
-  via: 'chat.postEphemeral' | 'response_url' | 'command_response';
-}
-
-export interface FakeView {
-  id: string;
-  trigger_id: string;
-  user: string;
-  /** The view as the bot last sent it (views.open / views.update / response_action update). */
-  view: JsonObject;
-  hash: string;
-  state: 'open' | 'closed';
-  updates: number;
-}
-
-export interface FakeResponse {
-  url: string;
-  body: unknown;
-  status: number;
-  /** What Slack answered with, e.g. `ok`, `used_url`, `expired_url`, `invalid_blocks`. */
-  result: string;
-  at: number;
-}
-
-/** What changed in the workspace, for watchers (the sandbox page's live updates). */
-export type FakeSlackChange =
-  | { type: 'message'; message: FakeMessage }
-  | { type: 'ephemeral'; ephemeral: FakeEphemeral }
-  | { type: 'view'; view: FakeView };
-
-/** Where a response_url points: the channel, the user who acted, and the message acted on (if any). */
-export interface ResponseContext {
-  channel?: string;
-  user?: string;
-  messageTs?: string;
-  threadTs?: string;
-}
+import { SlackPace } from './pace.js';
+import type {
+  FakeCall,
+  FakeEphemeral,
+  FakeMessage,
+  FakeResponse,
+  FakeSlackChange,
+  FakeSlackOptions,
+  FakeView,
+  LostAnswer,
+  MessageMetadata,
+  ResponseContext,
+} from './types.js';
 
 interface TriggerRecord {
   user: string;
@@ -162,40 +49,6 @@ interface ResponseUrlRecord extends ResponseContext {
   uses: number;
 }
 
-interface Throttle {
-  times: number;
-  retryAfterSeconds: number;
-}
-
-interface TierLimit {
-  perMinute: number;
-  recent: number[];
-}
-
-/** A channel's post allowance: tokens refill at `perSecond` up to `burst`; a post takes one. */
-interface PostBucket {
-  tokens: number;
-  refilledAt: number;
-}
-
-/** What becomes of the answer to a call that was carried out. */
-export type LostAnswer = 'http-500' | 'connection-closed';
-
-/** An `{ok: false}` answer; `extra` carries `response_metadata`, `errors`, `needed`… */
-class SlackApiError extends Error {
-  constructor(
-    readonly code: string,
-    readonly extra: JsonObject = {},
-  ) {
-    super(code);
-  }
-}
-
-function invalid(code: string, problems: Problem[]): SlackApiError {
-  const { errors, messages } = describeProblems(problems);
-  return new SlackApiError(code, { errors, response_metadata: { messages } });
-}
-
 type Handler = (args: JsonObject) => JsonObject;
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -204,19 +57,6 @@ function randomId(length: number, alphabet = ALPHANUMERIC): string {
   const bytes = randomBytes(length);
   return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join('');
 }
-
-function stringArg(args: JsonObject, name: string): string | undefined {
-  const value = args[name];
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number') return String(value);
-  return undefined;
-}
-
-function flagArg(args: JsonObject, name: string): boolean {
-  return args[name] === true || args[name] === 'true' || args[name] === '1' || args[name] === 1;
-}
-
-const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
 
 export class FakeSlack {
   readonly teamId: string;
@@ -243,10 +83,7 @@ export class FakeSlack {
   private readonly responseLog: FakeResponse[] = [];
   private readonly callLog: FakeCall[] = [];
   private readonly failures = new Map<string, SlackApiError[]>();
-  private readonly throttles = new Map<string, Throttle>();
-  private readonly tierLimits = new Map<string, TierLimit>();
-  private readonly postsPerChannel: FakeSlackLimits['postsPerChannel'];
-  private readonly postBuckets = new Map<string, PostBucket>();
+  private readonly pace: SlackPace;
   private readonly lostAnswers = new Map<string, LostAnswer[]>();
   private lastTsMicros = 0;
   private readonly watchers = new Set<(change: FakeSlackChange) => void>();
@@ -296,7 +133,7 @@ export class FakeSlack {
     }
     this.usersById = new Map(Object.entries(options.users ?? {}));
     this.usergroups = new Map(Object.entries(options.usergroups ?? {}));
-    this.postsPerChannel = options.limits?.postsPerChannel;
+    this.pace = new SlackPace(options.limits?.postsPerChannel);
     for (const [method, perMinute] of Object.entries(options.limits?.perMinute ?? {}))
       this.limitRate(method, perMinute);
   }
@@ -345,15 +182,12 @@ export class FakeSlack {
 
   /** The next `times` calls to `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`. */
   rateLimit(method: string, throttle: { times?: number; retryAfterSeconds?: number } = {}): void {
-    this.throttles.set(method, {
-      times: throttle.times ?? 1,
-      retryAfterSeconds: throttle.retryAfterSeconds ?? 1,
-    });
+    this.pace.throttle(method, throttle);
   }
 
   /** An always-on Tier limit: more than `perMinute` calls in a sliding minute answer 429. */
   limitRate(method: string, perMinute: number): void {
-    this.tierLimits.set(method, { perMinute, recent: [] });
+    this.pace.limitRate(method, perMinute);
   }
 
   /**
@@ -551,7 +385,7 @@ export class FakeSlack {
 
   private handleApi(url: URL, req: IncomingMessage, raw: string, res: ServerResponse): void {
     const method = url.pathname.slice('/api/'.length);
-    const { args, token, parseError } = this.readArgs(url, req, raw);
+    const { args, token, parseError } = readApiCall(url, req, raw);
     const { status, body, headers } = this.answerApi(method, args, token, parseError);
     const ok = body.ok === true;
     // Only a call that was carried out loses its answer (a refused one changed nothing).
@@ -593,7 +427,7 @@ export class FakeSlack {
       if (token !== this.botToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
     }
 
-    const retryAfter = this.rateLimitedFor(method, args);
+    const retryAfter = this.pace.retryAfter(method, args);
     if (retryAfter !== undefined)
       return {
         status: 429,
@@ -610,98 +444,6 @@ export class FakeSlack {
       if (!(error instanceof SlackApiError)) throw error;
       return { status: 200, body: { ok: false, error: error.code, ...error.extra } };
     }
-  }
-
-  /**
-   * Arguments from the query string and the body. Slack takes url-encoded forms (where blocks, attachments and
-   * view are JSON strings) and JSON bodies (where the token must come as `Authorization: Bearer`).
-   */
-  private readArgs(
-    url: URL,
-    req: IncomingMessage,
-    raw: string,
-  ): { args: JsonObject; token?: string; parseError?: SlackApiError } {
-    const args: JsonObject = Object.fromEntries(url.searchParams.entries());
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    let bodyToken: string | undefined;
-    let parseError: SlackApiError | undefined;
-    if (raw !== '') {
-      if (contentType === 'application/x-www-form-urlencoded') {
-        for (const [key, value] of Object.entries(parseQueryString(raw))) {
-          args[key] = Array.isArray(value) ? value[value.length - 1] : value;
-        }
-        bodyToken = stringArg(args, 'token');
-      } else if (contentType === 'application/json') {
-        try {
-          const parsed: unknown = JSON.parse(raw);
-          if (isObject(parsed)) Object.assign(args, parsed);
-        } catch {
-          parseError = new SlackApiError('invalid_json');
-        }
-      } else if (contentType === '') {
-        parseError = new SlackApiError('missing_post_type');
-      } else {
-        parseError = new SlackApiError('invalid_post_type');
-      }
-    }
-    for (const field of JSON_FIELDS) {
-      const value = args[field];
-      if (typeof value !== 'string') continue;
-      try {
-        args[field] = JSON.parse(value);
-      } catch {
-        parseError ??= new SlackApiError(field === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', {
-          response_metadata: { messages: [`[ERROR] ${field} must be valid JSON [json-pointer:/${field}]`] },
-        });
-      }
-    }
-    delete args.token;
-    // A token in the query string is refused for apps created since 2021 (changelog 2020-11), and a JSON body's
-    // `token` is never read: JSON calls must use the Authorization header (changelog 2017-10).
-    const header = req.headers.authorization;
-    const headerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
-    return { args, token: headerToken ?? bodyToken, parseError };
-  }
-
-  /** Seconds to wait when this call goes over a limit (a refused call uses up no allowance). */
-  private rateLimitedFor(method: string, args: JsonObject): number | undefined {
-    const throttle = this.throttles.get(method);
-    if (throttle && throttle.times > 0) {
-      throttle.times -= 1;
-      return throttle.retryAfterSeconds;
-    }
-    const channel = stringArg(args, 'channel');
-    if (method === 'chat.postMessage' && channel !== undefined) {
-      const wait = this.channelPostWait(channel);
-      if (wait !== undefined) return wait;
-    }
-    const tier = this.tierLimits.get(method);
-    if (!tier) return undefined;
-    const now = Date.now();
-    tier.recent = tier.recent.filter((at) => now - at < 60_000);
-    if (tier.recent.length >= tier.perMinute) {
-      const oldest = tier.recent[0] ?? now;
-      return Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000));
-    }
-    tier.recent.push(now);
-    return undefined;
-  }
-
-  /** Takes a post from the channel's allowance, or says how many seconds until one is there. */
-  private channelPostWait(channel: string): number | undefined {
-    const limit = this.postsPerChannel;
-    if (!limit) return undefined;
-    const now = Date.now();
-    const bucket = this.postBuckets.get(channel) ?? { tokens: limit.burst, refilledAt: now };
-    bucket.tokens = Math.min(
-      limit.burst,
-      bucket.tokens + ((now - bucket.refilledAt) / 1_000) * limit.perSecond,
-    );
-    bucket.refilledAt = now;
-    this.postBuckets.set(channel, bucket);
-    if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
-    bucket.tokens -= 1;
-    return undefined;
   }
 
   private handleResponseUrl(id: string, req: IncomingMessage, raw: string, res: ServerResponse): void {
@@ -1220,10 +962,4 @@ function inTimeline(args: JsonObject): (message: FakeMessage) => boolean {
     }
     return true;
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChangeEvent, FakeKube, KubeObject } from './fake-kube.js';
+import type { FakeKube } from './fake-kube.js';
+import type { ChangeEvent, KubeObject } from './types.js';
 
 /**
  * The controllers a real cluster runs behind its API server, small enough to read, for the simulated

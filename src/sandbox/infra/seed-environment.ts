@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Document, parse, parseDocument, stringify, visit, type YAMLMap } from 'yaml';
-import { fileConfigSchema } from '../config/schema.js';
+import { fileConfigSchema } from '../../config/schema.js';
 import { type SimulatedInfra, type SimulatedInfraOptions, startSimulatedInfra } from './simulated-infra.js';
 
 /**
@@ -21,7 +21,7 @@ import { type SimulatedInfra, type SimulatedInfraOptions, startSimulatedInfra } 
 /** The host placeholder seed checklists use for the platform's own machine. */
 const PLATFORM_HOST = '{{vars.host}}';
 
-export const COMMITTED_CONFIG = fileURLToPath(new URL('../../flightdeck.yaml', import.meta.url));
+export const COMMITTED_CONFIG = fileURLToPath(new URL('../../../flightdeck.yaml', import.meta.url));
 
 export interface SeedEnvironment {
   infra: SimulatedInfra;

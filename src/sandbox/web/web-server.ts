@@ -3,20 +3,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isObject, type JsonObject } from './block-kit-rules.js';
-import type { FakeEphemeral, FakeMessage, FakeSlack, FakeSlackChange, FakeView } from './fake-slack.js';
-import type { SlackDriver, ViewValues } from './slack-driver.js';
+import { isObject, type JsonObject } from '../slack/block-kit-rules.js';
+import type { FakeSlack } from '../slack/fake-slack.js';
+import type { SlackDriver, ViewValues } from '../slack/slack-driver.js';
+import type { FakeEphemeral, FakeMessage, FakeSlackChange, FakeView } from '../slack/types.js';
 
 /**
  * The sandbox's web page and its API, on loopback. The page is plain HTML, CSS and JavaScript from
- * `web/`; it shows what the bot put in the Slack emulator and sends what a person does — a typed
+ * `page/`; it shows what the bot put in the Slack emulator and sends what a person does — a typed
  * `/deploy`, a button, an overflow option, a modal — through SlackDriver, which builds and signs the
  * payload Slack would send and POSTs it into the bot's Bolt receiver. Changes reach the page as
  * server-sent events (`GET /api/events`): a snapshot first, then each message, ephemeral, view, page and
  * incident change as it happens.
  */
 
-const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+// The page's own files (HTML, CSS, browser JavaScript), kept apart from this server's code.
+const WEB_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -171,7 +173,7 @@ export async function startWebServer(options: { port: number; host?: string }): 
     }
     if (request.method !== 'GET') throw new HttpError(404, `no ${request.method} ${url.pathname}`);
     const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-    // Only the files in web/ by name: no path from the URL reaches the file system.
+    // Only the files in page/ by name: no path from the URL reaches the file system.
     if (!files.has(name)) throw new HttpError(404, `no ${url.pathname}`);
     const content = await readFile(`${WEB_DIR}${name}`);
     response.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(name)]!, 'Cache-Control': 'no-cache' });

@@ -1,2 +1,0 @@
-// Moved to src/sandbox (the sandbox's Slack emulator uses it too); re-exported so tests keep their imports.
-export * from '../../src/sandbox/block-kit-rules.js';

@@ -1,2 +1,0 @@
-// Moved to src/sandbox (the sandbox runs the seed services on it too); re-exported for tests.
-export * from '../../src/sandbox/seed-environment.js';
