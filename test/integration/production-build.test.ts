@@ -9,8 +9,9 @@ import type * as sandboxRun from '../../src/sandbox/run.js';
 /**
  * The production build leaves the sandbox out: `tsc -p tsconfig.build.json` (what `npm run build` and the
  * Dockerfile run) emits no src/sandbox file, and the built `node main.js` without Slack credentials says
- * how to get them and exits non-zero instead of failing to find the sandbox. tsc is run directly, so that
- * whatever else the `build` script does (copying files into dist) does not matter here.
+ * how to get them and exits non-zero instead of failing to find the sandbox. The two steps of the `build`
+ * script are run into a directory of the test's own: tsc, then the copy of the Redis scripts the compiled
+ * store reads at start (tools/copy-lua.mjs).
  */
 
 const run = promisify(execFile);
@@ -20,6 +21,7 @@ let outDir: string;
 beforeAll(async () => {
   outDir = await mkdtemp(join(process.cwd(), '.build-test-'));
   await run('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json', '--outDir', outDir], { timeout: 170_000 });
+  await run(process.execPath, ['tools/copy-lua.mjs', 'src', outDir]);
 }, 180_000);
 
 afterAll(async () => {
