@@ -18,9 +18,18 @@ import { luaScript } from './lua.js';
 export type MessageClaim = 'new' | 'taken-over';
 
 const CLAIM_SCRIPT = luaScript('claim-message');
+const RELEASE_SCRIPT = luaScript('release-message');
+const RECORD_SCRIPT = luaScript('record-message');
 
 interface ClaimingRedis extends Redis {
   fdClaim(key: string, field: string, staleBefore: number, now: number): Promise<MessageClaim | null>;
+  fdRelease(key: string, field: string, claim: string, unsure: '0' | '1'): Promise<0 | 1>;
+  fdRecord(key: string, field: string, ts: string): Promise<0 | 1>;
+}
+
+/** The value a claim made at `claimedAt` holds (see scripts/claim-message.lua). */
+function claimValue(claimedAt: number): string {
+  return `posting:${claimedAt}`;
 }
 
 export class MessageClaims {
@@ -34,6 +43,8 @@ export class MessageClaims {
   ) {
     this.redis = redis as ClaimingRedis;
     if (!('fdClaim' in redis)) redis.defineCommand('fdClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    if (!('fdRelease' in redis)) redis.defineCommand('fdRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    if (!('fdRecord' in redis)) redis.defineCommand('fdRecord', { numberOfKeys: 1, lua: RECORD_SCRIPT });
   }
 
   private slackKey(id: string): string {
@@ -62,18 +73,47 @@ export class MessageClaims {
   /**
    * Gives up a claim whose post failed, so a later attempt may post. `unsure`: Slack may have stored the
    * message (its answer was lost), so the claim is left stale and the next poster looks in Slack first.
+   * `claimedAt` (the `now` of the claim): only while the claim is still that one — a poster that was slow
+   * past STALE_CLAIM_MS must not free the claim of whoever took it over. Without it: whatever is there.
    */
-  async release(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
+  async release(
+    id: string,
+    messageKey: string,
+    options: { unsure?: boolean; claimedAt?: number } = {},
+  ): Promise<void> {
+    if (options.claimedAt !== undefined) {
+      await this.redis.fdRelease(
+        this.slackKey(id),
+        messageKey,
+        claimValue(options.claimedAt),
+        options.unsure ? '1' : '0',
+      );
+      return;
+    }
     if (options.unsure) await this.redis.hset(this.slackKey(id), messageKey, 'posting:0');
     else await this.redis.hdel(this.slackKey(id), messageKey);
   }
 
-  /** The message is in Slack; `shown`: a digest of what it shows (see shownContent). */
-  async setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
+  /**
+   * The message is in Slack; `shown`: a digest of what it shows (see shownContent). `claimedAt`: it was
+   * posted under the claim made then, and is recorded unless another message has been recorded for the
+   * key since (false: this one is a second copy, for the caller to delete). Without it: recorded as is
+   * (a message adopted from the thread).
+   */
+  async setMessage(
+    id: string,
+    messageKey: string,
+    ts: string,
+    shown?: string,
+    claimedAt?: number,
+  ): Promise<boolean> {
+    if (claimedAt !== undefined && (await this.redis.fdRecord(this.slackKey(id), messageKey, ts)) === 0)
+      return false;
     await Promise.all([
-      this.redis.hset(this.slackKey(id), messageKey, ts),
+      claimedAt === undefined ? this.redis.hset(this.slackKey(id), messageKey, ts) : undefined,
       shown === undefined ? undefined : this.setShownContent(id, messageKey, shown),
     ]);
+    return true;
   }
 
   /** A digest of the content the message last got (posted or updated), if known. */

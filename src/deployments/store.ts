@@ -357,8 +357,14 @@ export class DeploymentStore {
   }
 
   /** See MessageClaims.setMessage. */
-  setMessage(id: string, messageKey: string, ts: string, shown?: string): Promise<void> {
-    return this.claims.setMessage(id, messageKey, ts, shown);
+  setMessage(
+    id: string,
+    messageKey: string,
+    ts: string,
+    shown?: string,
+    claimedAt?: number,
+  ): Promise<boolean> {
+    return this.claims.setMessage(id, messageKey, ts, shown, claimedAt);
   }
 
   shownContent(id: string, messageKey: string): Promise<string | undefined> {
@@ -370,7 +376,11 @@ export class DeploymentStore {
   }
 
   /** See MessageClaims.release. */
-  releaseMessage(id: string, messageKey: string, options: { unsure?: boolean } = {}): Promise<void> {
+  releaseMessage(
+    id: string,
+    messageKey: string,
+    options: { unsure?: boolean; claimedAt?: number } = {},
+  ): Promise<void> {
     return this.claims.release(id, messageKey, options);
   }
 

@@ -328,12 +328,15 @@ export class SlackPresenter implements ChangeListener {
     const { state } = loaded;
     const existing = await this.store.message(state.id, CARD_KEY);
     if (existing) return { ok: true, ts: existing };
-    const claim = await this.store.claimMessage(state.id, CARD_KEY);
+    const at = Date.now();
+    const claim = await this.store.claimMessage(state.id, CARD_KEY, at);
     if (!claim) {
       const ts = await this.waitForMessage(state.id, CARD_KEY);
       return ts ? { ok: true, ts } : { ok: false, error: 'another replica is posting the card' };
     }
-    return this.postOnce(state.id, CARD_KEY, claim, (fresh) => this.card(fresh.state, fresh.checklist));
+    return this.postOnce(state.id, CARD_KEY, { kind: claim, at }, (fresh) =>
+      this.card(fresh.state, fresh.checklist),
+    );
   }
 
   private async ensurePhase(loaded: LoadedDeployment, index: number): Promise<void> {
@@ -360,22 +363,32 @@ export class SlackPresenter implements ChangeListener {
       this.logger.warn({ deploymentId: id, message: key }, 'no status card to thread under; skipping post');
       return;
     }
-    const claim = await this.store.claimMessage(id, key);
+    const at = Date.now();
+    const claim = await this.store.claimMessage(id, key, at);
     if (claim)
-      await this.postOnce(id, key, claim, render, { ts: cardTs, broadcast: options.broadcast ?? false });
+      await this.postOnce(id, key, { kind: claim, at }, render, {
+        ts: cardTs,
+        broadcast: options.broadcast ?? false,
+      });
   }
 
   /**
    * Records the ts of a message Slack has, trying again while Redis is away (a failover, an outage) for
-   * about a minute; true once recorded. If it never is, the claim stays and goes stale: the next catch-up
-   * looks in the thread, finds this message by its metadata and adopts it — it is never posted again.
+   * about a minute. If it never is, the claim stays and goes stale: the next catch-up looks in the thread,
+   * finds this message by its metadata and adopts it — it is never posted again. 'second copy': our claim
+   * was taken over while we were slow and the taker recorded a message of its own first.
    */
-  private async recordPosted(id: string, key: string, ts: string, digest: string): Promise<boolean> {
+  private async recordPosted(
+    id: string,
+    key: string,
+    ts: string,
+    digest: string,
+    claimedAt: number,
+  ): Promise<'recorded' | 'unrecorded' | 'second copy'> {
     // About a minute, at most 2 s apart: a failover takes seconds, and the thread should not wait longer.
     for (let attempt = 0, wait = 250; attempt < 40; attempt++, wait = Math.min(wait * 1.5, 2_000)) {
       try {
-        await this.store.setMessage(id, key, ts, digest);
-        return true;
+        return (await this.store.setMessage(id, key, ts, digest, claimedAt)) ? 'recorded' : 'second copy';
       } catch (error) {
         if (attempt === 0)
           this.logger.warn(
@@ -385,7 +398,30 @@ export class SlackPresenter implements ChangeListener {
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
-    return false;
+    return 'unrecorded';
+  }
+
+  /** Deletes a message of ours that is a second copy of one the thread already shows (and the store names). */
+  private async deleteSecondCopy(
+    channel: string,
+    id: string,
+    key: string,
+    ts: string,
+  ): Promise<string | undefined> {
+    const kept = await this.store.message(id, key);
+    this.logger.warn(
+      { deploymentId: id, message: key, ts, kept },
+      'posted a second copy of a message; deleting it',
+    );
+    await this.client.chat
+      .delete({ channel, ts })
+      .catch((error: unknown) =>
+        this.logger.error(
+          { deploymentId: id, message: key, ts, err: serializeError(error) },
+          'could not delete a second copy',
+        ),
+      );
+    return kept;
   }
 
   /**
@@ -396,18 +432,18 @@ export class SlackPresenter implements ChangeListener {
   private async postOnce(
     id: string,
     key: string,
-    claim: MessageClaim,
+    claim: { kind: MessageClaim; at: number },
     render: (fresh: LoadedDeployment) => SlackMessage | Promise<SlackMessage>,
     thread?: { ts: string; broadcast: boolean },
   ): Promise<StartOutcome> {
     const loaded = await this.store.load(id);
     if (!loaded) {
-      await this.store.releaseMessage(id, key);
+      await this.store.releaseMessage(id, key, { claimedAt: claim.at });
       return { ok: false, error: 'deployment_not_found' };
     }
     const { channel } = loaded.state;
     const log = { deploymentId: id, channel, message: key };
-    let unsure = claim === 'taken-over';
+    let unsure = claim.kind === 'taken-over';
     // Failures on our side before Slack was called (Redis failing over under the fresh load, a render that
     // could not read) leave nothing in Slack: they are waited out, the claim kept, not counted as attempts.
     let ourSide = 0;
@@ -460,21 +496,26 @@ export class SlackPresenter implements ChangeListener {
         this.logger.error({ ...log, attempt, err: serializeError(error) }, 'could not post message');
         // (A 429 never gets here: the post queue waits it out and posts again.)
         if (failure.kind === 'refused') {
-          await this.store.releaseMessage(id, key);
+          await this.store.releaseMessage(id, key, { claimedAt: claim.at });
           return { ok: false, error: failure.error };
         }
         unsure = true;
         continue;
       }
       // Slack has it: from here on it is recorded, never posted again (Redis may be failing over).
-      if (!(await this.recordPosted(id, key, ts, digest))) return { ok: true, ts };
+      const recorded = await this.recordPosted(id, key, ts, digest, claim.at);
+      if (recorded === 'unrecorded') return { ok: true, ts };
+      if (recorded === 'second copy') {
+        const kept = await this.deleteSecondCopy(channel, id, key, ts);
+        return kept ? { ok: true, ts: kept } : { ok: false, error: 'second_copy' };
+      }
       // A change may have landed while we posted (here or on another replica, whose update found no
       // message yet): make sure the message catches up. Only the revision is read to find out.
       if ((await this.store.revision(id)) !== shown.rev) this.markDirty(shown.state, shown.checklist, [key]);
       return { ok: true, ts };
     }
     // Slack may hold it: the claim stays stale, so whoever posts next (the catch-up) looks first.
-    await this.store.releaseMessage(id, key, { unsure: true });
+    await this.store.releaseMessage(id, key, { unsure: true, claimedAt: claim.at });
     return { ok: false, error: 'slack_did_not_answer' };
   }
 

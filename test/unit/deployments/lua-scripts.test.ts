@@ -29,6 +29,8 @@ describe('Lua scripts', () => {
       'create.lua',
       'inbox-take-over.lua',
       'load.lua',
+      'record-message.lua',
+      'release-message.lua',
     ]);
     for (const file of files) {
       const lines = (await readFile(file, 'utf8')).split('\n');

@@ -367,6 +367,24 @@ describe('DeploymentStore with real Redis', () => {
     expect(await store.message('d1', 'card')).toBe('123.456');
   });
 
+  it("a late poster whose claim was taken over neither frees the new claim nor overwrites the message recorded since", async () => {
+    const { store } = replica(uniquePrefix('late'));
+    expect(await store.claimMessage('d1', 'card', 1_000)).toBe('new');
+    const stale = 1_000 + DeploymentStore.STALE_CLAIM_MS + 1;
+    expect(await store.claimMessage('d1', 'card', stale)).toBe('taken-over');
+    // The first poster wakes up: its post failed, it gives up its claim — which is no longer its own.
+    await store.releaseMessage('d1', 'card', { claimedAt: 1_000 });
+    expect(await store.claimMessage('d1', 'card', stale + 1)).toBe(false);
+    // The second poster records its message; the first one's post had reached Slack after all.
+    expect(await store.setMessage('d1', 'card', '200.000', undefined, stale)).toBe(true);
+    expect(await store.setMessage('d1', 'card', '100.000', undefined, 1_000)).toBe(false);
+    expect(await store.message('d1', 'card')).toBe('200.000');
+    // Giving up a claim that is still one's own frees it.
+    expect(await store.claimMessage('d1', 'phase:a:0', 5_000)).toBe('new');
+    await store.releaseMessage('d1', 'phase:a:0', { claimedAt: 5_000 });
+    expect(await store.claimMessage('d1', 'phase:a:0', 5_001)).toBe('new');
+  });
+
   it('lets exactly one replica take over a stale claim, and tells it so (it must look in Slack first)', async () => {
     const prefix = uniquePrefix('takeover');
     const replicas = Array.from({ length: 5 }, () => replica(prefix).store);
