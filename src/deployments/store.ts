@@ -165,18 +165,25 @@ export class DeploymentStore {
   /** The last state read or written per deployment and its revision (see parsed()); as many as checklists. */
   private readonly states = new Map<string, { rev: number; state: Deployment }>();
   private static readonly CHECKLIST_CACHE_SIZE = 2_000;
-  /** A claim to post a message older than this was left by a process that died while posting. */
+  /** The default of `staleClaimMs`. */
   static readonly STALE_CLAIM_MS = 60_000;
 
   /** Deployments listed per service (`/deploy history`, `/deploy report <service>`); older ones drop off. */
   private readonly historyKept: number;
+  /**
+   * A claim to post a message older than this was left by a process that died while posting (or lost
+   * Slack's answer): it is taken over. Must be well above the longest a live post takes (Slack's 30 s
+   * timeout plus its wait in the channel's pace), or a slow post could be posted a second time.
+   */
+  readonly staleClaimMs: number;
 
   constructor(
     redis: Redis,
     readonly prefix = 'fd',
-    options: { historyKept?: number } = {},
+    options: { historyKept?: number; staleClaimMs?: number } = {},
   ) {
     this.historyKept = options.historyKept ?? 200;
+    this.staleClaimMs = options.staleClaimMs ?? DeploymentStore.STALE_CLAIM_MS;
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 7, lua: CREATE_SCRIPT });
@@ -440,14 +447,14 @@ export class DeploymentStore {
 
   /**
    * Claims the right to post a message once across replicas; false when it is posted or someone holds a
-   * fresh claim. A claim older than STALE_CLAIM_MS is taken to be from a process that died mid-post and may
+   * fresh claim. A claim older than `staleClaimMs` is taken to be from a process that died mid-post and may
    * be taken over ('taken-over'): that poster may have got the message into Slack, so look there first.
    */
   async claimMessage(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
     const claim = await this.redis.fdClaim(
       this.key('dep', id, 'slack'),
       messageKey,
-      now - DeploymentStore.STALE_CLAIM_MS,
+      now - this.staleClaimMs,
       now,
     );
     return claim ?? false;
