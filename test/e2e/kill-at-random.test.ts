@@ -27,6 +27,9 @@ import { waitUntil } from './walk.js';
  *   - duplicates: a message key of the deployment (its metadata) with more than one message in Slack —
  *     must be 0.
  *
+ * In a quarter of the rounds Slack also loses its answer to one post (stored, but answered 500 or the
+ * connection closed), so a kill can meet a poster that is already unsure.
+ *
  * FLIGHTDECK_KILL_SEED=<n> replays a run (the seed is printed); FLIGHTDECK_KILL_ROUNDS=<n> runs fewer.
  */
 
@@ -48,7 +51,8 @@ const FAST: StartOptions = {
 const ROUNDS = Number(process.env.FLIGHTDECK_KILL_ROUNDS ?? 50);
 const SEED = Number(process.env.FLIGHTDECK_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PER_PHASE = 4;
-const CREW = Array.from({ length: PER_PHASE + 2 }, (_, index) => `U0CREW${index}`);
+/** Everyone who clicks in a round is someone else, so a private answer tells exactly who it is for. */
+const CREW = Array.from({ length: 2 * (PER_PHASE + 1) }, (_, index) => `U0CREW${index}`);
 const CHANNEL = 'C0NOTES';
 /** Delays drawn for the timed kills: the span a round's start and two bursts take when nobody dies. */
 const KILL_WINDOW_MS = 300;
@@ -179,8 +183,9 @@ type KillPlan =
   | { kind: 'ack'; nth: number }
   | { kind: 'slack-write'; nth: number };
 
-function describePlan(plan: KillPlan): string {
-  return plan.kind === 'delay' ? `after ${plan.ms} ms` : `at ${plan.kind} #${plan.nth}`;
+function describePlan(plan: KillPlan, lostAnswer: string | undefined): string {
+  const when = plan.kind === 'delay' ? `after ${plan.ms} ms` : `at ${plan.kind} #${plan.nth}`;
+  return lostAnswer ? `${when}, a post's answer lost (${lostAnswer})` : when;
 }
 
 /** One request as Slack sent it, and what became of it. */
@@ -193,6 +198,8 @@ interface Action {
   ephemeralsBefore: number;
   /** Its effect is in Redis. */
   effect: () => Promise<boolean>;
+  /** Counted already (lost or not). */
+  judged?: boolean;
 }
 
 interface RoundResult {
@@ -259,6 +266,9 @@ async function runRound(round: number, victim: Victim, random: () => number): Pr
   const began = Date.now();
   let step = 'start';
   let killedIn = '';
+  // Now and then Slack also loses its answer to the round's next post (stored, answer never heard).
+  const lostAnswer = random() < 0.25 ? (random() < 0.5 ? 'http-500' : 'connection-closed') : undefined;
+  if (lostAnswer) h.slack.loseAnswer('chat.postMessage', lostAnswer);
   let killed = false;
   const kill = () => {
     if (killed) return;
@@ -299,8 +309,11 @@ async function runRound(round: number, victim: Victim, random: () => number): Pr
   const judge = async (batch: Action[]) => {
     await inboxEmpty();
     await h.bot.context.presenter.idle();
-    for (const action of batch)
+    for (const action of batch) {
+      if (action.judged) continue;
+      action.judged = true;
       if (action.status === 200 && !(await action.effect()) && !told(action)) lost.push(action.what);
+    }
   };
 
   try {
@@ -325,8 +338,9 @@ async function runRound(round: number, victim: Victim, random: () => number): Pr
     const deploymentId = id;
 
     // Two bursts of Done clicks (each item once, and one item twice, as a double tap), phase by phase.
-    for (const phase of ['write', 'publish']) {
+    for (const [burstIndex, phase] of ['write', 'publish'].entries()) {
       step = phase;
+      const crew = CREW.slice(burstIndex * (PER_PHASE + 1));
       const ts = await posted(deploymentId, `phase:${phase}:0`);
       const where = { channel: CHANNEL, ts };
       const targets = Array.from({ length: PER_PHASE }, (_, index) => `${phase}-${index}`);
@@ -334,11 +348,11 @@ async function runRound(round: number, victim: Victim, random: () => number): Pr
       const burst = await Promise.all(
         targets.map((itemId, index) =>
           send(
-            `${phase}: Done on ${itemId} by ${CREW[index]}`,
-            CREW[index] as string,
+            `${phase}: Done on ${itemId} by ${crew[index]}`,
+            crew[index] as string,
             () => itemDone(deploymentId, itemId),
             (driver) =>
-              driver.clickButton(CREW[index] as string, where, {
+              driver.clickButton(crew[index] as string, where, {
                 actionId: 'item.done',
                 value: `${deploymentId}|${itemId}`,
               }),
@@ -387,7 +401,7 @@ async function runRound(round: number, victim: Victim, random: () => number): Pr
       if (action.status !== 200 && (await action.effect())) unacknowledgedButDone++;
     return {
       round,
-      plan: describePlan(plan),
+      plan: describePlan(plan, lostAnswer),
       actions: actions.length,
       acknowledged: actions.filter((action) => action.status === 200).length,
       lost,
