@@ -443,12 +443,17 @@ describe('kill -9 at random moments', () => {
     }
     for (const spare of ahead) (await spare).child.kill('SIGKILL');
 
+    // How often the paths this is about were taken here, in the standing replica (victims log errors only).
+    const logged = (msg: string) => h.logs.filter((line) => line.includes(`"msg":"${msg}"`)).length;
+    const takenOver = logged('carrying out a request a dead process left');
+    const adopted = logged('adopted a message Slack already had');
     const sum = (pick: (result: RoundResult) => number) => results.reduce((total, r) => total + pick(r), 0);
     const lost = sum((r) => r.lost.length);
     const duplicates = sum((r) => r.duplicates.length);
     console.log(
       `kill-at-random: rounds=${results.length} clicks=${sum((r) => r.actions)} acknowledged=${sum((r) => r.acknowledged)} lost=${lost} duplicates=${duplicates} seed=${SEED}` +
-        ` (unacknowledged but carried out: ${sum((r) => r.unacknowledgedButDone)}; ${Math.round((Date.now() - started) / 1_000)} s)`,
+        ` (requests taken over from a dead process: ${takenOver}; posts adopted from the thread: ${adopted};` +
+        ` unacknowledged but carried out: ${sum((r) => r.unacknowledgedButDone)}; ${Math.round((Date.now() - started) / 1_000)} s)`,
     );
     expect({ lost, duplicates }).toEqual({ lost: 0, duplicates: 0 });
   }, 300_000);
