@@ -64,6 +64,11 @@ export interface StartOptions {
   inboxRecoveryMs?: number;
   /** How long a stop waits for queued Slack posts and updates before leaving them to the next process. */
   stopFlushMs?: number;
+  /**
+   * After how long a claim to post a thread message, left by a process that died mid-post, is taken over
+   * (the thread is looked at first); default 60 s. See DeploymentStore.staleClaimMs.
+   */
+  staleClaimMs?: number;
 }
 
 export interface Flightdeck {
@@ -99,7 +104,11 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       : redactUrl(env.REDIS_URL),
   );
   const stopProbing = health.probe(redis);
-  const store = new DeploymentStore(redis, env.REDIS_PREFIX);
+  const store = new DeploymentStore(
+    redis,
+    env.REDIS_PREFIX,
+    options.staleClaimMs === undefined ? {} : { staleClaimMs: options.staleClaimMs },
+  );
   const catalogue = {
     services: file.services,
     checklists: config.checklists,

@@ -40,6 +40,8 @@ export class MessageClaims {
   constructor(
     redis: Redis,
     private readonly prefix: string,
+    /** Must stay well above the longest a live post can take, its wait in the channel's queue included. */
+    private readonly staleClaimMs = MessageClaims.STALE_CLAIM_MS,
   ) {
     this.redis = redis as ClaimingRedis;
     if (!('fdClaim' in redis)) redis.defineCommand('fdClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
@@ -57,16 +59,11 @@ export class MessageClaims {
 
   /**
    * Claims the right to post a message once across replicas; false when it is posted or someone holds a
-   * fresh claim. A claim older than STALE_CLAIM_MS is taken to be from a process that died mid-post and may
+   * fresh claim. A claim older than `staleClaimMs` is taken to be from a process that died mid-post and may
    * be taken over ('taken-over'): that poster may have got the message into Slack, so look there first.
    */
   async claim(id: string, messageKey: string, now = Date.now()): Promise<MessageClaim | false> {
-    const claim = await this.redis.fdClaim(
-      this.slackKey(id),
-      messageKey,
-      now - MessageClaims.STALE_CLAIM_MS,
-      now,
-    );
+    const claim = await this.redis.fdClaim(this.slackKey(id), messageKey, now - this.staleClaimMs, now);
     return claim ?? false;
   }
 
@@ -74,7 +71,7 @@ export class MessageClaims {
    * Gives up a claim whose post failed, so a later attempt may post. `unsure`: Slack may have stored the
    * message (its answer was lost), so the claim is left stale and the next poster looks in Slack first.
    * `claimedAt` (the `now` of the claim): only while the claim is still that one — a poster that was slow
-   * past STALE_CLAIM_MS must not free the claim of whoever took it over. Without it: whatever is there.
+   * past `staleClaimMs` must not free the claim of whoever took it over. Without it: whatever is there.
    */
   async release(
     id: string,

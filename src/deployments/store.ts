@@ -83,20 +83,27 @@ export class DeploymentStore {
 
   /** Deployments listed per service (`/deploy history`, `/deploy report <service>`); older ones drop off. */
   private readonly historyKept: number;
+  /**
+   * A claim to post a message older than this was left by a process that died while posting (or lost
+   * Slack's answer): it is taken over. Must be well above the longest a live post takes (Slack's 30 s
+   * timeout plus its wait in the channel's pace), or a slow post could be posted a second time.
+   */
+  readonly staleClaimMs: number;
 
   constructor(
     redis: Redis,
     readonly prefix = 'fd',
-    options: { historyKept?: number } = {},
+    options: { historyKept?: number; staleClaimMs?: number } = {},
   ) {
     this.historyKept = options.historyKept ?? 200;
+    this.staleClaimMs = options.staleClaimMs ?? DeploymentStore.STALE_CLAIM_MS;
     this.redis = redis as ScriptedRedis;
     if (!('fdCreate' in redis)) {
       redis.defineCommand('fdCreate', { numberOfKeys: 7, lua: CREATE_SCRIPT });
       redis.defineCommand('fdCommit', { numberOfKeys: 8, lua: COMMIT_SCRIPT });
       redis.defineCommand('fdLoad', { numberOfKeys: 1, lua: LOAD_SCRIPT });
     }
-    this.claims = new MessageClaims(redis, prefix);
+    this.claims = new MessageClaims(redis, prefix, this.staleClaimMs);
   }
 
   private key(...parts: string[]): string {

@@ -5,7 +5,7 @@ import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
 import { type Deployment, isResolved } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
-import { DeploymentStore, type LoadedDeployment, type MessageClaim } from '../deployments/store.js';
+import type { DeploymentStore, LoadedDeployment, MessageClaim } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
@@ -183,7 +183,7 @@ export class SlackPresenter implements ChangeListener {
         void this.reconcileOne(id, false).catch((error: unknown) =>
           this.logger.error({ deploymentId: id, err: serializeError(error) }, 'reconcile failed'),
         );
-      }, DeploymentStore.STALE_CLAIM_MS + 1_000);
+      }, this.store.staleClaimMs + 1_000);
       timer.unref();
       this.retries.add(timer);
     }

@@ -46,6 +46,7 @@ export interface HarnessOptions {
   sweepIntervalMs?: StartOptions['sweepIntervalMs'];
   inbox?: StartOptions['inbox'];
   inboxRecoveryMs?: StartOptions['inboxRecoveryMs'];
+  staleClaimMs?: StartOptions['staleClaimMs'];
   redisHealth?: StartOptions['redisHealth'];
   /** Another Redis than the run's (a test that stops and starts its own server). */
   redisUrl?: string;
@@ -124,6 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...(options.checkModules ? { checkModules: options.checkModules } : {}),
       ...(options.inbox ? { inbox: options.inbox } : {}),
       ...(options.inboxRecoveryMs ? { inboxRecoveryMs: options.inboxRecoveryMs } : {}),
+      ...(options.staleClaimMs ? { staleClaimMs: options.staleClaimMs } : {}),
       ...(options.redisHealth ? { redisHealth: options.redisHealth } : {}),
     });
   let bot = await start();

@@ -367,7 +367,7 @@ describe('DeploymentStore with real Redis', () => {
     expect(await store.message('d1', 'card')).toBe('123.456');
   });
 
-  it("a late poster whose claim was taken over neither frees the new claim nor overwrites the message recorded since", async () => {
+  it('a late poster whose claim was taken over neither frees the new claim nor overwrites the message recorded since', async () => {
     const { store } = replica(uniquePrefix('late'));
     expect(await store.claimMessage('d1', 'card', 1_000)).toBe('new');
     const stale = 1_000 + DeploymentStore.STALE_CLAIM_MS + 1;
