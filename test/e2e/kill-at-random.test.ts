@@ -94,6 +94,9 @@ beforeAll(async () => {
     logLevel: 'error',
   });
   await symlink(resolve('node_modules'), join(dir, 'node_modules'), 'dir');
+  // The store reads its Lua scripts beside the module that loads them (src/deployments/lua.ts): in one
+  // bundle, that is beside the bundle.
+  await symlink(resolve('src/deployments/scripts'), join(dir, 'scripts'), 'dir');
   await mkdir(join(dir, 'checklists'));
   const items = (phase: string) =>
     Array.from({ length: PER_PHASE }, (_, index) => ({
