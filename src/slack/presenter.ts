@@ -3,7 +3,7 @@ import type { webApi } from '@slack/bolt';
 import { walkedPhases } from '../checklists/phases.js';
 import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
-import { type Deployment, isResolved } from '../deployments/model.js';
+import { type Deployment, isResolved, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
 import type { DeploymentStore, LoadedDeployment, MessageClaim } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
@@ -152,9 +152,38 @@ export class SlackPresenter implements ChangeListener {
     }
   }
 
-  /** After a restart: post what is missing and refresh everything for active deployments. */
+  /**
+   * After a restart: post what is missing and refresh everything for active deployments, and for those
+   * that ended lately without their report in the thread (the process that ended them died before it told
+   * Slack: the card would say "in progress" for ever).
+   */
   async reconcile(): Promise<void> {
-    for (const id of await this.store.activeIds()) await this.reconcileOne(id, true);
+    for (const id of await this.deploymentsToCatchUp()) await this.reconcileOne(id, true);
+  }
+
+  /** How long after its end a deployment's thread is still completed by a catch-up. */
+  private static readonly ENDED_CATCH_UP_MS = 24 * 60 * 60_000;
+  /** Per service, how many of its newest deployments a catch-up looks at for a missing report. */
+  private static readonly ENDED_PER_SERVICE = 3;
+
+  /**
+   * Active deployments, then the newest few per service whose report is not in the thread; a thread that is
+   * complete costs one read of its report's ts. Which of them ended too long ago is told once loaded.
+   */
+  private async deploymentsToCatchUp(): Promise<string[]> {
+    const active = await this.store.activeIds();
+    const ids = new Set(active);
+    for (const service of Object.keys(this.catalogue.services))
+      for (const id of await this.store.history(service, SlackPresenter.ENDED_PER_SERVICE)) {
+        if (ids.has(id) || (await this.store.message(id, REPORT_KEY))) continue;
+        ids.add(id);
+      }
+    return [...ids];
+  }
+
+  /** An ended deployment is caught up only for a day after its end; an active one always. */
+  private stillCaughtUp(state: Deployment): boolean {
+    return !isTerminal(state) || (state.endedAt ?? 0) > Date.now() - SlackPresenter.ENDED_CATCH_UP_MS;
   }
 
   /** Stops the catch-up scheduled by reconcile() (the process is stopping). */
@@ -169,7 +198,7 @@ export class SlackPresenter implements ChangeListener {
 
   private async reconcileOne(id: string, retry: boolean): Promise<void> {
     const loaded = await this.store.load(id);
-    if (!loaded) return;
+    if (!loaded || !this.stillCaughtUp(loaded.state)) return;
     let missing = false;
     await this.enqueue(id, async () => {
       missing = await this.postMissing(loaded);
@@ -195,10 +224,10 @@ export class SlackPresenter implements ChangeListener {
    * its phase or escalation message. Posted messages are left alone (no re-render).
    */
   async catchUp(): Promise<void> {
-    for (const id of await this.store.activeIds()) {
+    for (const id of await this.deploymentsToCatchUp()) {
       if (this.closed) return;
       const loaded = await this.store.load(id);
-      if (!loaded) continue;
+      if (!loaded || !this.stillCaughtUp(loaded.state)) continue;
       // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
       const posted = await this.store.messages(id);
       const missing = expectedMessages(loaded.state, loaded.checklist).some(
@@ -218,6 +247,11 @@ export class SlackPresenter implements ChangeListener {
     if (!card.ok) return false;
     for (const { index } of postedPhases(loaded.state, loaded.checklist))
       await this.ensurePhase(loaded, index);
+    // The report of a deployment that ended while the process that ended it died before posting it.
+    if (isTerminal(loaded.state))
+      await this.ensurePosted(loaded.state.id, REPORT_KEY, (fresh) => this.report(fresh), {
+        broadcast: loaded.state.status !== 'rolled_back',
+      });
     // Levels that fired while the process that fired them died before posting them.
     let missing = false;
     for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {

@@ -244,7 +244,8 @@ export function expectedMessages(state: Deployment, checklist: Checklist): strin
           escalationMessageKey(key, escalation.chain, index + 1),
         ),
   );
-  return [CARD_KEY, ...phases, ...levels];
+  // An ended deployment's thread ends with its report.
+  return [CARD_KEY, ...phases, ...levels, ...(isTerminal(state) ? [REPORT_KEY] : [])];
 }
 
 /**

@@ -2,10 +2,12 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentService } from '../../src/deployments/service.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
 import { SLACK_LIMITS } from '../../src/sandbox/slack/pace.js';
 import type { FakeMessage } from '../../src/sandbox/slack/types.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
+import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { type Harness, type HarnessOptions, startHarness } from '../support/harness.js';
 import { messageOf, resolveItem, startDeployment, waitUntil } from './walk.js';
 
@@ -105,6 +107,40 @@ describe('posting once', () => {
       await walkThrough(h, id);
     },
   );
+
+  it('posts the report and shows the end on the card after a restart, when the process that ended the deployment died before telling Slack', async () => {
+    const { id } = await startDeployment(h, 'shop-3', '3.0.0');
+    const { checklist } = (await h.bot.store.load(id))!;
+    const items = checklist.phases.flatMap((phase) => phase.items);
+    for (const item of items.slice(0, -1))
+      await resolveItem(h, id, checklist, item, { resolution: 'done', actor: 'U0CLICK1' });
+    await h.bot.context.presenter.idle();
+    // The last click lands in Redis through a process that dies before its presenter says anything: the
+    // deployment has completed, and Slack still shows it in progress, without a report.
+    const dying = new DeploymentService(h.bot.store, h.bot.context.catalogue);
+    const last = items.at(-1)!;
+    const done = await dying.execute(id, {
+      type: 'resolve-item',
+      itemId: last.id,
+      resolution: 'done',
+      actor: 'U0CLICK2',
+      actorRoles: [],
+      at: Date.now(),
+    });
+    expect(done.ok).toBe(true);
+    expect((await h.bot.store.load(id))?.state.status).toBe('completed');
+    await h.restart();
+
+    const report = await waitUntil(
+      () => h.bot.store.message(id, REPORT_KEY),
+      'the report to be posted',
+      15_000,
+    );
+    await h.bot.context.presenter.idle();
+    const cardTs = (await h.bot.store.message(id, 'card'))!;
+    expect(h.slack.thread(CHANNEL, cardTs).filter((message) => message.ts === report)).toHaveLength(1);
+    expect(JSON.stringify(h.slack.message(CHANNEL, cardTs)?.blocks)).toContain('*Completed*');
+  });
 
   it('adopts a phase message whose poster died mid-post once its claim is stale, and updates that one message', async () => {
     const { id } = await startDeployment(h, 'shop-2', '2.0.0');
