@@ -1,24 +1,21 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import { checkModules as defaultCheckModules } from './checks/index.js';
+import { CheckQueue } from './checks/queue.js';
 import type { CheckModules, RunOptions } from './checks/runner.js';
+import { CheckWorker } from './checks/worker.js';
 import type { Config } from './config/load.js';
 import { FollowUpIndex } from './deployments/follow-up-index.js';
 import { Inbox, type InboxOptions } from './deployments/inbox.js';
 import { DeploymentService, type LiveStateReader } from './deployments/service.js';
 import { DeploymentStore } from './deployments/store.js';
+import { TimerQueue, TimerWorker } from './deployments/timers.js';
 import { createPager, type Pager } from './escalations/pager.js';
+import { PagingQueue, PagingWorker } from './escalations/paging.js';
 import { type KubeClients, lazyKubeClients } from './kube/client.js';
 import { boltLogger } from './observability/bolt-logger.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { CheckQueue } from './queue/check-queue.js';
-import { CheckWorker } from './queue/check-worker.js';
-import { bullConnection, queuePrefix } from './queue/connection.js';
-import { GuardQueue, GuardWorker } from './queue/guards.js';
-import { OperationQueue, OperationWorker } from './queue/operations.js';
-import { PagingQueue, PagingWorker } from './queue/paging.js';
-import { TimerQueue, TimerWorker } from './queue/timers.js';
 import {
   connectOrExplain,
   parseSentinels,
@@ -26,11 +23,14 @@ import {
   type RedisSettings,
   redisClient,
 } from './redis/connection.js';
+import { bullConnection, queuePrefix } from './redis/job-queue.js';
 import { RoleDirectory, type RoleDirectoryOptions } from './roles/directory.js';
+import { GuardQueue, GuardWorker } from './rollback-triggers/schedule.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import type { SlackContext } from './slack/context.js';
 import { type PresenterOptions, SlackPresenter } from './slack/presenter.js';
 import { createStrategy, type TrafficOptions } from './traffic/index.js';
+import { OperationQueue, OperationWorker } from './traffic/operations.js';
 
 /**
  * Wires one Flightdeck process from a validated configuration. `main.ts` (the bot, which also runs

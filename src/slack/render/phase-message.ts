@@ -10,7 +10,7 @@ import {
 } from '../../checklists/schema.js';
 import { blockedBy, ownerRole } from '../../deployments/engine.js';
 import { type Deployment, type ItemState, isResolved } from '../../deployments/model.js';
-import { watchVerdict } from '../../guards/evaluate.js';
+import { watchVerdict } from '../../rollback-triggers/evaluate.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {

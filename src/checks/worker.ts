@@ -1,15 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type CheckModules, type RunOptions, runCheck } from '../checks/runner.js';
-import type { CheckContext } from '../checks/types.js';
 import { findItem } from '../deployments/engine.js';
 import type { Catalogue, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
-import { queueErrorListener } from './connection.js';
+import { queueErrorListener } from '../redis/job-queue.js';
+import { CHECKS_QUEUE, type CheckJob } from './queue.js';
+import { type CheckModules, type RunOptions, runCheck } from './runner.js';
+import type { CheckContext } from './types.js';
 
 /**
  * Runs checks from the `checks` queue: load the deployment, skip a run that is no longer current, run it

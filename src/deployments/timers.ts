@@ -1,12 +1,12 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { walkedPhases } from '../checklists/schema.js';
-import type { Deployment } from '../deployments/model.js';
-import type { Change, ChangeListener, DeploymentService } from '../deployments/service.js';
-import type { DeploymentStore } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { queueErrorListener } from './connection.js';
+import { queueErrorListener } from '../redis/job-queue.js';
+import type { Deployment } from './model.js';
+import type { Change, ChangeListener, DeploymentService } from './service.js';
+import type { DeploymentStore } from './store.js';
 
 /**
  * Timers as BullMQ delayed jobs, so they survive restarts of bots and workers: a watch window's end, a

@@ -13,6 +13,7 @@ import type { DeploymentStore } from '../deployments/store.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
+import { queueErrorListener } from '../redis/job-queue.js';
 import {
   createStrategy,
   DEFAULT_TRAFFIC_OPTIONS,
@@ -20,8 +21,7 @@ import {
   TrafficError,
   type TrafficOptions,
   type TrafficStrategy,
-} from '../traffic/index.js';
-import { queueErrorListener } from './connection.js';
+} from './index.js';
 
 /**
  * Traffic shifts and rollbacks on the cluster: the engine decides (one numbered operation at a time), a

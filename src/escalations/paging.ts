@@ -2,11 +2,11 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Change, ChangeListener } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
-import { describeEscalation } from '../escalations/describe.js';
-import type { PageAction, Pager } from '../escalations/pager.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { queueErrorListener } from './connection.js';
+import { queueErrorListener } from '../redis/job-queue.js';
+import { describeEscalation } from './describe.js';
+import type { PageAction, Pager } from './pager.js';
 
 /**
  * Pages as BullMQ jobs: one per escalation chain, level and action, so a page goes out once per level

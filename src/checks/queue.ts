@@ -4,7 +4,7 @@ import type { Change, ChangeListener } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { queueErrorListener } from './connection.js';
+import { queueErrorListener } from '../redis/job-queue.js';
 
 /**
  * The `checks` queue: one small job per requested check run — ids, not objects. The job id names the

@@ -4,10 +4,10 @@ import type { CheckContext } from '../checks/types.js';
 import { BOT_ACTOR, type Deployment, isRollingBack, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore } from '../deployments/store.js';
-import { evaluateTrigger, evaluationInterval, triggerWindow } from '../guards/evaluate.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { queueErrorListener } from './connection.js';
+import { queueErrorListener } from '../redis/job-queue.js';
+import { evaluateTrigger, evaluationInterval, triggerWindow } from './evaluate.js';
 
 /**
  * Rollback triggers, evaluated on a schedule while new code takes traffic: one BullMQ job scheduler per

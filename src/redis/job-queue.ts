@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { isConnectionError, type RedisHealth, type RedisSettings, redisClient } from '../redis/connection.js';
+import { isConnectionError, type RedisHealth, type RedisSettings, redisClient } from './connection.js';
 
 /**
  * BullMQ's Redis connections. Workers block on Redis, so BullMQ wants `maxRetriesPerRequest: null`;
