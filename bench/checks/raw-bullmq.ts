@@ -24,7 +24,11 @@ const RUN_TIMEOUT_MS = 120_000;
 const env = envSchema.parse(pickEnv(process.env));
 const prefix = queuePrefix(`${env.REDIS_PREFIX}-raw`);
 const logger = createLogger({ level: env.LOG_LEVEL });
-const queue = new CheckQueue(bullConnection({ url: env.REDIS_URL }, 'raw-queue'), prefix, logger);
+const queue = new CheckQueue({
+  connection: bullConnection({ url: env.REDIS_URL }, 'raw-queue'),
+  prefix,
+  logger,
+});
 const lockDuration = env.CHECK_LOCK_MS;
 const worker = new Worker<CheckJob>(CHECKS_QUEUE, async () => undefined, {
   connection: bullConnection({ url: env.REDIS_URL }, 'raw-worker'),

@@ -1,10 +1,15 @@
-import { type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Change, ChangeListener } from '../deployments/service.js';
-import type { DeploymentStore } from '../deployments/store.js';
+import type { Job } from 'bullmq';
+import type { Change } from '../deployments/service.js';
+import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { queueErrorListener } from '../redis/job-queue.js';
+import {
+  JobQueue,
+  type JobQueueOptions,
+  JobWorker,
+  type JobWorkerOptions,
+  type PlannedJob,
+} from '../redis/job-queue.js';
 import { describeEscalation } from './describe.js';
 import type { PageAction, Pager } from './pager.js';
 
@@ -23,105 +28,96 @@ export interface PageJob {
   level?: number;
 }
 
-export class PagingQueue implements ChangeListener {
-  readonly queue: Queue<PageJob>;
+function pageJobId(job: PageJob): string {
+  return `${job.deploymentId}.page.${job.key.replaceAll(':', '~')}.${job.chain}.${job.action}${job.level ? `.${job.level}` : ''}`;
+}
 
-  constructor(
-    private readonly connection: Redis,
-    prefix: string,
-    private readonly logger: Logger,
-  ) {
-    this.queue = new Queue<PageJob>(PAGING_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: {
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 2_000 },
-        // Kept a week: a job id still present is what stops reconcile() from paging a level again.
-        removeOnComplete: { age: 7 * 24 * 3_600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3_600 },
-      },
+const page = (data: PageJob): PlannedJob<PageJob> => ({ name: data.action, data });
+
+export interface PagingQueueOptions extends JobQueueOptions {
+  /** Where the pages go: with NoPager (no `paging:` in flightdeck.yaml) nothing is queued. */
+  pager: Pager;
+}
+
+export class PagingQueue extends JobQueue<PageJob> {
+  protected readonly couldNotAdd = 'could not enqueue page';
+  private readonly pages: boolean;
+
+  constructor(options: PagingQueueOptions) {
+    super(PAGING_QUEUE, options, {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2_000 },
+      // Kept a week: a job id still present is what stops reconcile() from paging a level again.
+      removeOnComplete: { age: 7 * 24 * 3_600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3_600 },
     });
-    this.queue.on('error', queueErrorListener(logger, 'paging queue error'));
+    this.pages = options.pager.pages;
   }
 
-  onChange(change: Change): void {
+  protected jobId(job: PageJob): string {
+    return pageJobId(job);
+  }
+
+  protected jobsForChange(change: Change): Array<PlannedJob<PageJob>> {
+    if (!this.pages) return [];
     const deploymentId = change.deployment.id;
-    for (const event of change.events) {
-      if (event.type === 'escalation.level' && event.page) {
-        void this.page({
-          deploymentId,
-          key: event.key,
-          chain: event.chain,
-          action: 'trigger',
-          level: event.level,
-        });
-      } else if (event.type === 'escalation.acknowledged' && event.paged) {
-        void this.page({ deploymentId, key: event.key, chain: event.chain, action: 'acknowledge' });
-      } else if (event.type === 'escalation.resolved' && event.paged) {
-        void this.page({ deploymentId, key: event.key, chain: event.chain, action: 'resolve' });
-      }
-    }
+    return change.events.flatMap((event) => {
+      if (event.type === 'escalation.level' && event.page)
+        return [
+          page({ deploymentId, key: event.key, chain: event.chain, action: 'trigger', level: event.level }),
+        ];
+      if (event.type === 'escalation.acknowledged' && event.paged)
+        return [page({ deploymentId, key: event.key, chain: event.chain, action: 'acknowledge' })];
+      if (event.type === 'escalation.resolved' && event.paged)
+        return [page({ deploymentId, key: event.key, chain: event.chain, action: 'resolve' })];
+      return [];
+    });
   }
 
   /**
-   * After a restart: the pages live chains called for (a no-op for those already queued or sent). A
-   * process that died between committing a level and queueing its page would otherwise never send it.
+   * The pages live chains called for (a no-op for those already queued or sent): a process that died
+   * between committing a level and queueing its page would otherwise never send it.
    */
-  async reconcile(store: DeploymentStore): Promise<void> {
-    for (const deploymentId of await store.activeIds()) {
-      const loaded = await store.load(deploymentId);
-      if (!loaded) continue;
-      const levels = loaded.state.escalationLevels ?? [];
-      for (const [key, escalation] of Object.entries(loaded.state.escalations ?? {})) {
-        const { chain } = escalation;
-        for (let level = 1; level <= escalation.level; level++) {
-          if (levels[level - 1]?.page)
-            await this.page({ deploymentId, key, chain, action: 'trigger', level });
-        }
-        if (!escalation.paged) continue;
-        if (escalation.acknowledgedBy) await this.page({ deploymentId, key, chain, action: 'acknowledge' });
-        if (escalation.resolvedAt !== undefined)
-          await this.page({ deploymentId, key, chain, action: 'resolve' });
+  protected jobsForDeployment({ state }: LoadedDeployment): Array<PlannedJob<PageJob>> {
+    if (!this.pages) return [];
+    const deploymentId = state.id;
+    const levels = state.escalationLevels ?? [];
+    const jobs: Array<PlannedJob<PageJob>> = [];
+    for (const [key, escalation] of Object.entries(state.escalations ?? {})) {
+      const { chain } = escalation;
+      for (let level = 1; level <= escalation.level; level++) {
+        if (levels[level - 1]?.page) jobs.push(page({ deploymentId, key, chain, action: 'trigger', level }));
       }
+      if (!escalation.paged) continue;
+      if (escalation.acknowledgedBy) jobs.push(page({ deploymentId, key, chain, action: 'acknowledge' }));
+      if (escalation.resolvedAt !== undefined)
+        jobs.push(page({ deploymentId, key, chain, action: 'resolve' }));
     }
-  }
-
-  private async page(job: PageJob): Promise<void> {
-    const id = `${job.deploymentId}.page.${job.key.replaceAll(':', '~')}.${job.chain}.${job.action}${job.level ? `.${job.level}` : ''}`;
-    await this.queue.add(job.action, job, { jobId: id }).catch((error: unknown) => {
-      this.logger.error({ ...job, err: serializeError(error) }, 'could not enqueue page');
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.queue.close();
-    await this.connection.quit().catch(() => this.connection.disconnect());
+    return jobs;
   }
 }
 
-export class PagingWorker {
-  readonly worker: Worker<PageJob>;
+export interface PagingWorkerOptions extends JobWorkerOptions {
+  store: DeploymentStore;
+  pager: Pager;
+}
 
-  constructor(
-    private readonly connection: Redis,
-    prefix: string,
-    private readonly store: DeploymentStore,
-    private readonly pager: Pager,
-    private readonly logger: Logger,
-  ) {
-    this.worker = new Worker<PageJob>(PAGING_QUEUE, (job) => this.send(job), {
-      connection,
-      prefix,
-      concurrency: 4,
-    });
+export class PagingWorker extends JobWorker<PageJob> {
+  private readonly store: DeploymentStore;
+  private readonly pager: Pager;
+  private readonly logger: Logger;
+
+  constructor(options: PagingWorkerOptions) {
+    super(PAGING_QUEUE, options, { concurrency: 4 });
+    this.store = options.store;
+    this.pager = options.pager;
+    this.logger = options.logger;
     this.worker.on('failed', (job, error) =>
-      logger.error({ job: job?.id, err: serializeError(error) }, 'page not sent'),
+      options.logger.error({ job: job?.id, err: serializeError(error) }, 'page not sent'),
     );
-    this.worker.on('error', queueErrorListener(logger, 'paging worker error'));
   }
 
-  private async send(job: Job<PageJob>): Promise<void> {
+  protected async process(job: Job<PageJob>): Promise<void> {
     const { deploymentId, key, chain, action, level } = job.data;
     const loaded = await this.store.load(deploymentId);
     if (!loaded) return;
@@ -150,10 +146,5 @@ export class PagingWorker {
       },
     });
     this.logger.info({ deploymentId, key, chain, action, level }, 'page sent');
-  }
-
-  async close(): Promise<void> {
-    await this.worker.close();
-    await this.connection.quit().catch(() => this.connection.disconnect());
   }
 }

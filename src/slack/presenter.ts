@@ -184,12 +184,14 @@ export class SlackPresenter implements ChangeListener {
   /**
    * Every so often (flightdeck.ts's sweep), in every process: posts what a process that died mid-post left
    * unposted, once its claim is stale, so a replica that is not restarted does not leave a thread without
-   * its phase or escalation message. Posted messages are left alone (no re-render).
+   * its phase or escalation message. Posted messages are left alone (no re-render). `active`: the open
+   * deployments as the sweep's round loaded them (each is loaded once per round); loaded here otherwise.
    */
-  async catchUp(): Promise<void> {
-    for (const id of await this.store.activeIds()) {
+  async catchUp(active?: readonly LoadedDeployment[]): Promise<void> {
+    const ids = active ? active.map((loaded) => loaded.state.id) : await this.store.activeIds();
+    for (const [index, id] of ids.entries()) {
       if (this.closed) return;
-      const loaded = await this.store.load(id);
+      const loaded = active ? active[index] : await this.store.load(id);
       if (!loaded) continue;
       // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
       const posted = await this.store.messages(id);
