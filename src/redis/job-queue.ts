@@ -115,7 +115,7 @@ export abstract class JobQueue<T> implements ChangeListener {
   }
 
   /** Adds the jobs: several in one round trip to Redis (a phase's checks open together). Never throws. */
-  async add(jobs: Array<PlannedJob<T>>): Promise<void> {
+  protected async add(jobs: Array<PlannedJob<T>>): Promise<void> {
     try {
       const once = jobs.filter((job) => job.every === undefined);
       for (const job of jobs) {
