@@ -36,15 +36,19 @@ export async function readSweepRound(store: DeploymentStore, now: () => number):
   const watchedIds = (await store.watching())
     .filter((entry) => entry.until > at && !open.has(entry.id))
     .map((entry) => entry.id);
-  const load = async (ids: string[]) =>
-    (await Promise.all(ids.map((id) => store.load(id)))).filter(
-      (loaded): loaded is LoadedDeployment => loaded !== undefined,
-    );
-  const [active, watched, followUpsDue] = await Promise.all([
-    load(activeIds),
-    load(watchedIds),
-    store.followUpsDue(FOLLOW_UPS_PER_ROUND),
-  ]);
+  // One at a time, as a background chore: hundreds of loads at once would answer together and hold the
+  // event loop while they are parsed, in the middle of the work the sweep is only a safety net for.
+  const load = async (ids: string[]) => {
+    const loaded: LoadedDeployment[] = [];
+    for (const id of ids) {
+      const one = await store.load(id);
+      if (one) loaded.push(one);
+    }
+    return loaded;
+  };
+  const active = await load(activeIds);
+  const watched = await load(watchedIds);
+  const followUpsDue = await store.followUpsDue(FOLLOW_UPS_PER_ROUND);
   return { now: at, active, watched, followUpsDue };
 }
 
