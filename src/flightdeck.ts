@@ -1,24 +1,22 @@
 import { LogLevel, webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import { checkModules as defaultCheckModules } from './checks/index.js';
+import { CheckQueue } from './checks/queue.js';
 import type { CheckModules, RunOptions } from './checks/runner.js';
+import { CheckWorker } from './checks/worker.js';
 import type { Config } from './config/load.js';
 import { FollowUpIndex } from './deployments/follow-up-index.js';
 import { Inbox, type InboxOptions } from './deployments/inbox.js';
 import { DeploymentService, type LiveStateReader } from './deployments/service.js';
 import { DeploymentStore } from './deployments/store.js';
+import { Sweeper } from './deployments/sweep.js';
+import { TimerQueue, TimerWorker } from './deployments/timers.js';
 import { createPager, type Pager } from './escalations/pager.js';
+import { PagingQueue, PagingWorker } from './escalations/paging.js';
 import { type KubeClients, lazyKubeClients } from './kube/client.js';
 import { boltLogger } from './observability/bolt-logger.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { CheckQueue } from './queue/check-queue.js';
-import { CheckWorker } from './queue/check-worker.js';
-import { bullConnection, queuePrefix } from './queue/connection.js';
-import { GuardQueue, GuardWorker } from './queue/guards.js';
-import { OperationQueue, OperationWorker } from './queue/operations.js';
-import { PagingQueue, PagingWorker } from './queue/paging.js';
-import { TimerQueue, TimerWorker } from './queue/timers.js';
 import {
   connectOrExplain,
   parseSentinels,
@@ -26,11 +24,15 @@ import {
   type RedisSettings,
   redisClient,
 } from './redis/connection.js';
+import { bullConnection, queuePrefix } from './redis/job-queue.js';
 import { RoleDirectory, type RoleDirectoryOptions } from './roles/directory.js';
+import { RollbackTriggerQueue } from './rollback-triggers/queue.js';
+import { RollbackTriggerWorker } from './rollback-triggers/worker.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import type { SlackContext } from './slack/context.js';
 import { type PresenterOptions, SlackPresenter } from './slack/presenter.js';
 import { createStrategy, type TrafficOptions } from './traffic/index.js';
+import { OperationQueue, OperationWorker } from './traffic/operations.js';
 
 /**
  * Wires one Flightdeck process from a validated configuration. `main.ts` (the bot, which also runs
@@ -50,8 +52,10 @@ export interface StartOptions {
   worker?: { concurrency?: number; lockDurationMs?: number; run?: RunOptions };
   /** Kubernetes access for checks and traffic; default: KUBECONFIG or the in-cluster account. */
   kube?: () => Promise<KubeClients>;
-  /** Where pages go; default: built from flightdeck.yaml `paging:`. */
+  /** Where pages go; default: built from flightdeck.yaml `paging:` (NoPager without it). */
   pager?: Pager;
+  /** The clock decisions and jobs are stamped with; Date.now by default (tests may pin it). */
+  now?: () => number;
   /** Tuning for traffic operations (tests shorten rollout waits). */
   traffic?: TrafficOptions;
   /** How often the queues' jobs are re-derived from the stored state (see below); default 60 s. */
@@ -127,7 +131,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     );
     return strategy.live(AbortSignal.timeout(10_000));
   };
-  const deployments = new DeploymentService(store, catalogue, Date.now, readLive);
+  const now = options.now ?? Date.now;
+  const deployments = new DeploymentService(store, catalogue, now, readLive);
 
   // One Web API client for everything the bot says on its own (posts, updates, role lookups).
   const client = new webApi.WebClient(env.SLACK_BOT_TOKEN, {
@@ -154,16 +159,22 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const context: SlackContext = { deployments, store, presenter, roles, catalogue, logger };
 
   const prefix = queuePrefix(env.REDIS_PREFIX);
-  // Effects of decisions, as BullMQ jobs: checks to run, cluster operations, timers, trigger schedules.
-  const checks = new CheckQueue(bullConnection(settings, 'queue', health), prefix, logger);
-  const operations = new OperationQueue(bullConnection(settings, 'operations', health), prefix, logger);
-  const timers = new TimerQueue(bullConnection(settings, 'timers', health), prefix, logger);
-  const guards = new GuardQueue(bullConnection(settings, 'guards', health), prefix, logger);
-  // Pages only where flightdeck.yaml says where to send them.
-  const paging = file.paging
-    ? new PagingQueue(bullConnection(settings, 'paging', health), prefix, logger)
-    : undefined;
-  for (const queue of [checks, operations, timers, guards, paging]) if (queue) deployments.subscribe(queue);
+  const queueOptions = (name: string) => ({
+    connection: bullConnection(settings, name, health),
+    prefix,
+    logger,
+    now,
+  });
+  // No `paging:` in flightdeck.yaml: a NoPager, and no page is queued.
+  const pager = options.pager ?? createPager(file.paging);
+  // Effects of decisions, as BullMQ jobs: checks to run, cluster operations, timers, trigger schedules, pages.
+  const checks = new CheckQueue(queueOptions('queue'));
+  const operations = new OperationQueue(queueOptions('operations'));
+  const timers = new TimerQueue(queueOptions('timers'));
+  const rollbackTriggers = new RollbackTriggerQueue(queueOptions('guards'));
+  const paging = new PagingQueue({ ...queueOptions('paging'), pager });
+  const effects = [checks, operations, timers, rollbackTriggers, paging];
+  for (const effect of effects) deployments.subscribe(effect);
   deployments.subscribe(new FollowUpIndex(store, logger));
 
   // Requests people make, recorded before their ack (see deployments/inbox.ts), on a connection of their
@@ -195,14 +206,19 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const workers: Array<{ close(): Promise<void> }> = [];
   let worker: CheckWorker | undefined;
   if (role !== 'bot') {
-    worker = new CheckWorker({
-      connection: bullConnection(settings, 'worker', health),
+    const workerOptions = (name: string, component: string) => ({
+      connection: bullConnection(settings, name, health),
       prefix,
+      logger: logger.child({ component }),
+      now,
+    });
+    const modules = options.checkModules ?? defaultCheckModules;
+    worker = new CheckWorker({
+      ...workerOptions('worker', 'checks'),
       store,
       deployments,
       catalogue,
-      modules: options.checkModules ?? defaultCheckModules,
-      logger: logger.child({ component: 'checks' }),
+      modules,
       kube,
       concurrency: options.worker?.concurrency ?? env.CHECK_CONCURRENCY,
       lockDurationMs: options.worker?.lockDurationMs ?? env.CHECK_LOCK_MS,
@@ -212,41 +228,22 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     workers.push(
       worker,
       new OperationWorker({
-        connection: bullConnection(settings, 'operations-worker', health),
-        prefix,
+        ...workerOptions('operations-worker', 'traffic'),
         store,
         deployments,
         catalogue,
         kube,
-        logger: logger.child({ component: 'traffic' }),
         ...(options.traffic ? { traffic: options.traffic } : {}),
       }),
-      new TimerWorker(
-        bullConnection(settings, 'timers-worker', health),
-        prefix,
-        deployments,
-        logger.child({ component: 'timers' }),
-        timers,
-      ),
-      ...(file.paging
-        ? [
-            new PagingWorker(
-              bullConnection(settings, 'paging-worker', health),
-              prefix,
-              store,
-              options.pager ?? createPager(file.paging),
-              logger.child({ component: 'paging' }),
-            ),
-          ]
-        : []),
-      new GuardWorker({
-        connection: bullConnection(settings, 'guards-worker', health),
-        prefix,
+      new TimerWorker({ ...workerOptions('timers-worker', 'timers'), deployments, timers }),
+      new PagingWorker({ ...workerOptions('paging-worker', 'paging'), store, pager }),
+      new RollbackTriggerWorker({
+        ...workerOptions('guards-worker', 'rollback-triggers'),
         store,
         deployments,
         catalogue,
-        queue: guards,
-        logger: logger.child({ component: 'guards' }),
+        queue: rollbackTriggers,
+        modules,
       }),
     );
   }
@@ -255,25 +252,19 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   void presenter
     .reconcile()
     .catch((error: Error) => logger.error({ err: error.message }, 'reconcile failed'));
-  // A change and the job it calls for (a check to run, a timer, a traffic operation, a page) are two
-  // writes: a Redis error between them, or a replica dying there, would leave a check "queued" or a chain
-  // stuck until some process restarts. So every process re-derives the jobs from the stored state now
-  // and then every sweepIntervalMs. Job ids name what they are for, so re-adding one that exists is a
-  // no-op, and the workers skip a job whose run is no longer current.
+  // Every process re-derives the effects' jobs from the stored state now and then every sweepIntervalMs
+  // (see deployments/sweep.ts: a change and its job are two writes). Job ids name what they are for, so
+  // re-adding one that exists is a no-op, and the workers skip a job whose run is no longer current.
   // The thread likewise: a message whose poster died mid-post is posted once its claim is stale (the
-  // start-up reconcile above already covers the first round).
-  const queues = [checks, operations, timers, guards, paging].flatMap((queue) => (queue ? [queue] : []));
+  // start-up reconcile above already covers the first round). One round loads each deployment once.
+  const sweeper = new Sweeper(store, effects, logger, now);
   let sweeping: Promise<void> | undefined;
   const sweep = (thread: boolean) => {
     sweeping ??= (async () => {
-      for (const queue of queues)
-        await queue
-          .reconcile(store)
-          .then(() => undefined)
-          .catch((error: Error) => logger.error({ err: error.message }, 'queue reconcile failed'));
-      if (thread)
+      const round = await sweeper.round();
+      if (thread && round)
         await presenter
-          .catchUp()
+          .catchUp(round.active)
           .catch((error: Error) => logger.error({ err: error.message }, 'thread catch-up failed'));
     })().finally(() => {
       sweeping = undefined;
@@ -281,8 +272,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     return sweeping;
   };
   void sweep(false);
-  const sweeper = setInterval(() => void sweep(true), options.sweepIntervalMs ?? 60_000);
-  sweeper.unref();
+  const sweepTimer = setInterval(() => void sweep(true), options.sweepIntervalMs ?? 60_000);
+  sweepTimer.unref();
 
   // Requests a dead process acknowledged but did not carry out: taken over within seconds, by whichever
   // bot process looks first. Not while Redis has just come back — a live process's heartbeat may have run
@@ -316,7 +307,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
     logger,
     async stop() {
       // Stop taking work first (Slack requests, check jobs), then flush what is queued, then disconnect.
-      clearInterval(sweeper);
+      clearInterval(sweepTimer);
       clearInterval(recoverer);
       stopProbing();
       await Promise.all([slack?.stop(), ...workers.map((each) => each.close()), sweeping]);
@@ -331,7 +322,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
         }),
       ]);
       clearTimeout(flushed);
-      await Promise.all([checks, operations, timers, guards, paging].map((queue) => queue?.close()));
+      await Promise.all(effects.map((effect) => effect.close()));
       await recovering;
       await inbox.stop();
       await requests.quit().catch(() => requests.disconnect());

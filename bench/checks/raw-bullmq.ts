@@ -10,10 +10,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Job, Worker } from 'bullmq';
+import { CHECKS_QUEUE, type CheckJob, CheckQueue } from '../../src/checks/queue.js';
 import { envSchema, pickEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { CHECKS_QUEUE, type CheckJob, CheckQueue } from '../../src/queue/check-queue.js';
-import { bullConnection, queuePrefix } from '../../src/queue/connection.js';
+import { bullConnection, queuePrefix } from '../../src/redis/job-queue.js';
 import { newHistogram } from '../support/histogram.js';
 import { installProbe } from '../support/probe.js';
 import type { ReadyMessage } from '../support/protocol.js';
@@ -24,12 +24,16 @@ const RUN_TIMEOUT_MS = 120_000;
 const env = envSchema.parse(pickEnv(process.env));
 const prefix = queuePrefix(`${env.REDIS_PREFIX}-raw`);
 const logger = createLogger({ level: env.LOG_LEVEL });
-const queue = new CheckQueue(bullConnection({ url: env.REDIS_URL }, 'raw-queue'), prefix, logger);
+const queue = new CheckQueue({
+  connection: bullConnection({ url: env.REDIS_URL }, 'raw-queue'),
+  prefix,
+  logger,
+});
 const lockDuration = env.CHECK_LOCK_MS;
 const worker = new Worker<CheckJob>(CHECKS_QUEUE, async () => undefined, {
   connection: bullConnection({ url: env.REDIS_URL }, 'raw-worker'),
   prefix,
-  // As src/queue/check-worker.ts sets them.
+  // As src/checks/worker.ts sets them.
   concurrency: env.CHECK_CONCURRENCY,
   lockDuration,
   stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),

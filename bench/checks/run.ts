@@ -4,7 +4,7 @@
  *
  * 500 deployments, one per service, each running a checklist whose second phase holds 20 `tcp` checks of
  * a local listener (./workspace.ts). Flightdeck runs with its default worker set-up: the bot process also
- * runs the check worker (src/queue/check-worker.ts), CHECK_CONCURRENCY at its default. Checks are set off
+ * runs the check worker (src/checks/worker.ts), CHECK_CONCURRENCY at its default. Checks are set off
  * the way production sets them off, through the engine's effects, with commands applied by the process's
  * own DeploymentService (what the Slack handlers call after ack(); see ./flightdeck.ts):
  *   - burst: the gate item of all 500 deployments is resolved at once; each resolution opens the probe
@@ -43,11 +43,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CHECKS_QUEUE } from '../../src/checks/queue.js';
 import { envSchema, pickEnv } from '../../src/config/env.js';
 import { decodeAuditEvent } from '../../src/deployments/audit-codec.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
-import { CHECKS_QUEUE } from '../../src/queue/check-queue.js';
-import { bullConnection, queuePrefix } from '../../src/queue/connection.js';
+import { bullConnection, queuePrefix } from '../../src/redis/job-queue.js';
 import type { FakeSlack } from '../../src/sandbox/slack/fake-slack.js';
 import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';

@@ -64,7 +64,7 @@ const TARGET_OVER_MS = 1_000;
 const ROLLBACK_TIMEOUT_MS = 30_000;
 /** Healthy data under the new code before the breach: a full window, one evaluation, a little margin. */
 const HEALTHY_LEAD_MS = FOR_MS + EVERY_MS + 500;
-/** What the guard worker logs (warn) when a trigger rolls back: expected once per run. */
+/** What the rollback-trigger worker logs (warn) when a trigger rolls back: expected once per run. */
 const FIRED_LOG = 'rollback trigger fired: rolling back';
 
 interface Row {
@@ -75,7 +75,7 @@ interface Row {
   breachSetAt: number;
   /** Send time of the first Prometheus answer over the threshold. */
   detectAt: number;
-  /** The guard evaluation that decided (its `now`), from the deployment's rollback record. */
+  /** The rollback-trigger evaluation that decided (its `now`), from the deployment's rollback record. */
   decidedAt?: number;
   /** Arrival of the rollback PATCH at the API server. */
   patchAt?: number;
@@ -359,7 +359,7 @@ const LEGEND = [
   `budget: the trigger's for (${FOR_MS} ms) + one evaluation interval (${EVERY_MS} ms) = ${BUDGET_MS} ms;`,
   'over budget = detect->patch - budget. detect: send time of the first Prometheus answer over the threshold',
   `(polled every ${POLL_MS} ms); patch: the rollback PATCH arriving at the fake API server. set->visible: the`,
-  'exporter answering errors -> Prometheus showing it (scrape + irate). decide: the guard evaluation that',
+  'exporter answering errors -> Prometheus showing it (scrape + irate). decide: the trigger evaluation that',
   'fired (its start); verified: the worker recorded the rollback read back from the cluster. cpu: CPU',
   'seconds of bot/worker/prometheus/redis/bench (this process, fakes included)/everything else.',
 ];
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
     SERVICES.map((service) => service.channel),
     [DEPLOYER],
   );
-  // The bot serves Slack only; the worker process runs the queues (guards, operations, timers, checks).
+  // The bot serves Slack only; the worker process runs the queues (rollback triggers, operations, timers, checks).
   const env = flightdeckEnv({
     configPath,
     slack,

@@ -1,11 +1,14 @@
-import axios from 'axios';
 import type { PagingConfig } from '../config/schema.js';
+import type { DeliveryOptions } from './deliver.js';
+import { NoPager } from './none.js';
+import { PagerDutyPager } from './pagerduty.js';
+import { WebhookPager } from './webhook.js';
 
 /**
- * Pages through PagerDuty's Events API v2 or a generic JSON webhook. One incident per escalation chain
- * (the dedup key), triggered at each paging level, acknowledged when someone takes it in Slack, resolved
- * when its cause goes away. Transient failures (network, 429, 5xx) are retried with backoff; a refusal
- * (other 4xx) is not, and says why.
+ * Where escalation pages go: one Pager per provider (pagerduty.ts, webhook.ts), chosen from flightdeck.yaml
+ * `paging:`, and NoPager (none.ts) when it names none. One incident per escalation chain (the dedup key),
+ * triggered at each paging level, acknowledged when someone takes it in Slack, resolved when its cause
+ * goes away.
  */
 
 export type PageAction = 'trigger' | 'acknowledge' | 'resolve';
@@ -23,80 +26,19 @@ export interface Page {
 }
 
 export interface Pager {
+  /** False for NoPager: nothing to send pages to, so none are queued. */
+  readonly pages: boolean;
   send(page: Page): Promise<void>;
 }
 
-export class PageRefused extends Error {}
+export { PageRefused } from './deliver.js';
 
 export function createPager(
-  config: PagingConfig,
+  config: PagingConfig | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  options: { retries?: number; backoffMs?: number } = {},
+  options: DeliveryOptions = {},
 ): Pager {
-  const retries = options.retries ?? 3;
-  const backoffMs = options.backoffMs ?? 500;
-  const post = async (url: string, body: unknown, headers: Record<string, string>) => {
-    for (let attempt = 0; ; attempt++) {
-      const response = await axios
-        .post(url, body, { headers, timeout: 10_000, validateStatus: () => true })
-        .catch((error: Error) => ({ status: 0, data: error.message }));
-      if (response.status >= 200 && response.status < 300) return;
-      const transient = response.status === 0 || response.status === 429 || response.status >= 500;
-      if (!transient || attempt >= retries) {
-        const what =
-          response.status === 0 ? `no answer (${String(response.data)})` : `HTTP ${response.status}`;
-        throw new PageRefused(`page ${transient ? 'failed' : 'refused'}: ${what}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
-    }
-  };
-
-  if (config.type === 'pagerduty') {
-    return {
-      async send(page) {
-        const routingKey = env[config.routing_key_env];
-        if (!routingKey)
-          throw new PageRefused(`no PagerDuty routing key: ${config.routing_key_env} is not set`);
-        const body: Record<string, unknown> = {
-          routing_key: routingKey,
-          event_action: page.action,
-          dedup_key: page.dedupKey,
-        };
-        if (page.action === 'trigger') {
-          body.payload = {
-            summary: page.summary.slice(0, 1024),
-            source: page.source,
-            severity: page.severity,
-            component: 'flightdeck',
-            custom_details: page.details,
-          };
-          if (page.link) body.links = [page.link];
-        }
-        await post(config.url, body, { 'Content-Type': 'application/json' });
-      },
-    };
-  }
-  return {
-    async send(page) {
-      const headers = Object.fromEntries(
-        Object.entries(config.headers).map(([name, value]) => [
-          name,
-          value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, variable: string) => env[variable] ?? ''),
-        ]),
-      );
-      await post(
-        config.url,
-        {
-          event: page.action,
-          dedup_key: page.dedupKey,
-          summary: page.summary,
-          source: page.source,
-          severity: page.severity,
-          details: page.details,
-          link: page.link?.href,
-        },
-        { 'Content-Type': 'application/json', ...headers },
-      );
-    },
-  };
+  if (!config) return new NoPager();
+  if (config.type === 'pagerduty') return new PagerDutyPager(config, env, options);
+  return new WebhookPager(config, env, options);
 }

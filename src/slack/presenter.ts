@@ -172,13 +172,18 @@ export class SlackPresenter implements ChangeListener {
    */
   private async deploymentsToCatchUp(): Promise<string[]> {
     const active = await this.store.activeIds();
-    const ids = new Set(active);
+    return [...active, ...(await this.endedWithoutReport(new Set(active)))];
+  }
+
+  /** The newest few deployments per service, not in `skip`, whose report is not in the thread. */
+  private async endedWithoutReport(skip: ReadonlySet<string>): Promise<string[]> {
+    const found: string[] = [];
     for (const service of Object.keys(this.catalogue.services))
       for (const id of await this.store.history(service, SlackPresenter.ENDED_PER_SERVICE)) {
-        if (ids.has(id) || (await this.store.message(id, REPORT_KEY))) continue;
-        ids.add(id);
+        if (skip.has(id) || found.includes(id) || (await this.store.message(id, REPORT_KEY))) continue;
+        found.push(id);
       }
-    return [...ids];
+    return found;
   }
 
   /** An ended deployment is caught up only for a day after its end; an active one always. */
@@ -221,12 +226,17 @@ export class SlackPresenter implements ChangeListener {
   /**
    * Every so often (flightdeck.ts's sweep), in every process: posts what a process that died mid-post left
    * unposted, once its claim is stale, so a replica that is not restarted does not leave a thread without
-   * its phase or escalation message. Posted messages are left alone (no re-render).
+   * its phase or escalation message. Posted messages are left alone (no re-render). `active`: the open
+   * deployments as the sweep's round loaded them (each is loaded once per round); loaded here otherwise.
    */
-  async catchUp(): Promise<void> {
-    for (const id of await this.deploymentsToCatchUp()) {
+  async catchUp(active?: readonly LoadedDeployment[]): Promise<void> {
+    const given = new Map((active ?? []).map((loaded) => [loaded.state.id, loaded]));
+    const ids = active
+      ? [...given.keys(), ...(await this.endedWithoutReport(new Set(given.keys())))]
+      : await this.deploymentsToCatchUp();
+    for (const id of ids) {
       if (this.closed) return;
-      const loaded = await this.store.load(id);
+      const loaded = given.get(id) ?? (await this.store.load(id));
       if (!loaded || !this.stillCaughtUp(loaded.state)) continue;
       // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
       const posted = await this.store.messages(id);

@@ -5,8 +5,8 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkJobId } from '../../src/checks/queue.js';
 import { DeploymentStore } from '../../src/deployments/store.js';
-import { checkJobId } from '../../src/queue/check-queue.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
 import { phaseMessageKey } from '../../src/slack/render/phase-message.js';
 import { type Harness, startHarness } from '../support/harness.js';

@@ -4,7 +4,7 @@ import { isRollbackPhase, walkedPhases } from '../../checklists/phases.js';
 import type { Checklist, Item, Phase, Trigger } from '../../checklists/schema.js';
 import { blockedBy, ownerRole } from '../../deployments/engine.js';
 import { type Deployment, type ItemState, isResolved } from '../../deployments/model.js';
-import { watchVerdict } from '../../guards/evaluate.js';
+import { watchVerdict } from '../../rollback-triggers/evaluate.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ACTION } from '../action-ids.js';
 import {

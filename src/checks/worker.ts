@@ -1,15 +1,13 @@
 import { setMaxListeners } from 'node:events';
-import { type Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { type CheckModules, type RunOptions, runCheck } from '../checks/runner.js';
-import type { CheckContext } from '../checks/types.js';
+import type { Job } from 'bullmq';
 import { findItem } from '../deployments/engine.js';
 import type { Catalogue, DeploymentService } from '../deployments/service.js';
 import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
-import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { CHECKS_QUEUE, type CheckJob } from './check-queue.js';
-import { queueErrorListener } from './connection.js';
+import { JobWorker, type JobWorkerOptions } from '../redis/job-queue.js';
+import { CHECKS_QUEUE, type CheckJob } from './queue.js';
+import { type CheckModules, type RunOptions, runCheck } from './runner.js';
+import type { CheckContext } from './types.js';
 
 /**
  * Runs checks from the `checks` queue: load the deployment, skip a run that is no longer current, run it
@@ -26,14 +24,11 @@ const STARTED_MARK_AFTER_MS = 250;
  * finish together); far below anything a reader of the thread could notice. */
 const VERDICT_GATHER_MS = 5;
 
-export interface CheckWorkerOptions {
-  connection: Redis;
-  prefix: string;
+export interface CheckWorkerOptions extends JobWorkerOptions {
   store: DeploymentStore;
   deployments: DeploymentService;
   catalogue: Catalogue;
   modules: CheckModules;
-  logger: Logger;
   kube?: CheckContext['kube'];
   concurrency?: number;
   /** How long a job's lock lasts without renewal; a dead worker's job is recovered after about this long. */
@@ -44,29 +39,25 @@ export interface CheckWorkerOptions {
   onStarted?: (job: CheckJob, loaded: LoadedDeployment) => void;
 }
 
-export class CheckWorker {
-  readonly worker: Worker<CheckJob>;
+export class CheckWorker extends JobWorker<CheckJob> {
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: CheckWorkerOptions) {
-    // Every running check listens for shutdown: as many listeners as the concurrency, which is fine.
-    setMaxListeners(0, this.shutdown.signal);
     const lockDuration = options.lockDurationMs ?? 30_000;
-    this.worker = new Worker<CheckJob>(CHECKS_QUEUE, (job) => this.process(job), {
-      connection: options.connection,
-      prefix: options.prefix,
+    super(CHECKS_QUEUE, options, {
       concurrency: options.concurrency ?? 16,
       lockDuration,
       stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
       maxStalledCount: 2,
     });
+    // Every running check listens for shutdown: as many listeners as the concurrency, which is fine.
+    setMaxListeners(0, this.shutdown.signal);
     this.worker.on('failed', (job, error) => {
       options.logger.error({ job: job?.id, err: serializeError(error) }, 'check job failed');
     });
-    this.worker.on('error', queueErrorListener(options.logger, 'check worker error'));
   }
 
-  private async process(job: Job<CheckJob>): Promise<void> {
+  protected async process(job: Job<CheckJob>): Promise<void> {
     const { deploymentId, itemId, run } = job.data;
     const { store, deployments, catalogue, logger } = this.options;
     // What this process last saw usually already says the run is current (it committed the request), so
@@ -104,9 +95,9 @@ export class CheckWorker {
         ...(service?.prometheus_url ? { prometheusUrl: service.prometheus_url } : {}),
         ...(service?.manifests_dir ? { manifestsDir: service.manifests_dir } : {}),
         ...(this.options.kube ? { kube: this.options.kube } : {}),
-        now: Date.now,
+        now: this.now,
       },
-      { ...this.options.run, signal: this.shutdown.signal },
+      { now: this.now, ...this.options.run, signal: this.shutdown.signal },
     ).finally(() => clearTimeout(markTimer));
     if (this.shutdown.signal.aborted) {
       // Shutting down mid-check: give the job back rather than record a verdict we did not reach.
@@ -126,14 +117,12 @@ export class CheckWorker {
   }
 
   /** Stop taking jobs; let running checks finish (or, past `graceMs`, cancel them so their jobs are retried). */
-  async close(graceMs = 10_000): Promise<void> {
-    const closing = this.worker.close();
+  override async close(graceMs = 10_000): Promise<void> {
     const timer = setTimeout(() => this.shutdown.abort(), graceMs);
     try {
-      await closing;
+      await super.close();
     } finally {
       clearTimeout(timer);
-      await this.options.connection.quit().catch(() => this.options.connection.disconnect());
     }
   }
 }

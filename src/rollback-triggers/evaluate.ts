@@ -1,7 +1,5 @@
-import type { Checklist, Item, Trigger } from '../checklists/schema.js';
-import { httpCheck } from '../checks/http.js';
-import { prometheusCheck } from '../checks/prometheus.js';
-import type { CheckContext } from '../checks/types.js';
+import type { Checklist, CheckSpec, Item, Trigger } from '../checklists/schema.js';
+import type { CheckResult } from '../checks/types.js';
 import { formatDuration } from '../shared/duration.js';
 
 /**
@@ -13,7 +11,15 @@ import { formatDuration } from '../shared/duration.js';
  *   exactly when every point breached. Not enough data is not a breach.
  * - HTTP conditions describe the healthy state ("GET /health answers 2xx"). Nothing stores their history,
  *   so the caller keeps `breachSince`: the first evaluation that saw it unhealthy, cleared by a healthy one.
+ *
+ * A condition is a check spec, run the way checks are (see RunCondition).
  */
+
+/**
+ * Runs a trigger's condition through the check registry and runner (checks/index.ts, checks/runner.ts),
+ * as the checks run: with their timeouts, retries, and what they do with a module that throws.
+ */
+export type RunCondition = (spec: CheckSpec) => Promise<CheckResult>;
 
 export interface TriggerVerdict {
   firing: boolean;
@@ -25,22 +31,23 @@ export interface TriggerVerdict {
   unevaluated?: boolean;
 }
 
+/** `now`: the evaluation's time (the HTTP breach is counted from it). */
 export async function evaluateTrigger(
   trigger: Trigger,
-  context: CheckContext,
+  run: RunCondition,
+  now: number,
   previous: { breachSince?: number } = {},
 ): Promise<TriggerVerdict> {
   const condition = trigger.condition;
   if (condition.type === 'prometheus') {
-    const result = await prometheusCheck({ ...condition, for: trigger.for }, context);
+    const result = await run({ ...condition, for: trigger.for });
     return {
       firing: result.outcome === 'passed',
       measured: result.summary,
       ...(result.outcome === 'error' ? { unevaluated: true } : {}),
     };
   }
-  const now = context.now();
-  const result = await httpCheck(condition, context);
+  const result = await run(condition);
   if (result.outcome === 'passed') return { firing: false, measured: result.summary };
   const breachSince = previous.breachSince ?? now;
   const failingFor = now - breachSince;

@@ -1,5 +1,4 @@
-import { type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import { isUnknownOutcome, type OperationOutcome, withoutTemplate } from '../deployments/engine.js';
 import {
   type Deployment,
@@ -8,11 +7,16 @@ import {
   type OutcomeUnknown,
   type TrafficState,
 } from '../deployments/model.js';
-import type { Catalogue, Change, ChangeListener, DeploymentService } from '../deployments/service.js';
-import type { DeploymentStore } from '../deployments/store.js';
+import type { Catalogue, Change, DeploymentService } from '../deployments/service.js';
+import type { DeploymentStore, LoadedDeployment } from '../deployments/store.js';
 import type { KubeClients } from '../kube/client.js';
-import type { Logger } from '../observability/logger.js';
-import { serializeError } from '../observability/logger.js';
+import {
+  JobQueue,
+  type JobQueueOptions,
+  JobWorker,
+  type JobWorkerOptions,
+  type PlannedJob,
+} from '../redis/job-queue.js';
 import {
   createStrategy,
   DEFAULT_TRAFFIC_OPTIONS,
@@ -20,8 +24,7 @@ import {
   TrafficError,
   type TrafficOptions,
   type TrafficStrategy,
-} from '../traffic/index.js';
-import { queueErrorListener } from './connection.js';
+} from './index.js';
 
 /**
  * Traffic shifts and rollbacks on the cluster: the engine decides (one numbered operation at a time), a
@@ -49,101 +52,70 @@ function operationJobId(job: OperationJob): string {
     : `${job.deploymentId}.reread.${job.run}.${job.reread}`;
 }
 
-export class OperationQueue implements ChangeListener {
-  readonly queue: Queue<OperationJob>;
+const operation = (data: OperationJob, at?: number): PlannedJob<OperationJob> => ({
+  name: data.reread === undefined ? data.kind : 'reread',
+  data,
+  ...(at !== undefined ? { at } : {}),
+});
 
-  constructor(
-    private readonly connection: Redis,
-    prefix: string,
-    private readonly logger: Logger,
-  ) {
-    this.queue = new Queue<OperationJob>(OPERATIONS_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: {
-        // The strategy retries 409s itself; job attempts cover a worker or Redis failing mid-way.
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 500 },
-        removeOnComplete: { count: 1_000 },
-        removeOnFail: { age: 24 * 3_600 },
-      },
+export class OperationQueue extends JobQueue<OperationJob> {
+  protected readonly couldNotAdd = 'could not enqueue traffic operation';
+
+  constructor(options: JobQueueOptions) {
+    super(OPERATIONS_QUEUE, options, {
+      // The strategy retries 409s itself; job attempts cover a worker or Redis failing mid-way.
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { age: 24 * 3_600 },
     });
-    this.queue.on('error', queueErrorListener(logger, 'operations queue error'));
   }
 
-  onChange(change: Change): void {
+  protected jobId(job: OperationJob): string {
+    return operationJobId(job);
+  }
+
+  protected jobsForChange(change: Change): Array<PlannedJob<OperationJob>> {
     const deploymentId = change.deployment.id;
-    for (const event of change.events) {
+    return change.events.flatMap((event) => {
       if (event.type === 'traffic.requested' || event.type === 'rollback.requested') {
         const kind = event.type === 'traffic.requested' ? 'traffic' : 'rollback';
-        void this.request({ deploymentId, run: event.run, kind });
+        return [operation({ deploymentId, run: event.run, kind })];
       }
       if (event.type === 'traffic.unknown' || event.type === 'rollback.unknown') {
         const kind = event.type === 'traffic.unknown' ? 'traffic' : 'rollback';
-        void this.request({ deploymentId, run: event.run, kind, reread: event.reads + 1 }, event.nextAt);
+        return [operation({ deploymentId, run: event.run, kind, reread: event.reads + 1 }, event.nextAt)];
       }
-    }
+      return [];
+    });
   }
 
-  /** Queues the job, to run at `at` (now when not given). */
-  async request(job: OperationJob, at?: number): Promise<void> {
-    try {
-      await this.queue.add(job.reread === undefined ? job.kind : 'reread', job, {
-        jobId: operationJobId(job),
-        ...(at !== undefined ? { delay: Math.max(0, at - Date.now()) } : {}),
-      });
-    } catch (error) {
-      this.logger.error({ ...job, err: serializeError(error) }, 'could not enqueue traffic operation');
-    }
-  }
-
-  /**
-   * After a restart: an operation the store says is in flight has its job, or its next read when its
-   * outcome is unknown (a no-op where the job exists).
-   */
-  async reconcile(store: DeploymentStore): Promise<void> {
-    for (const id of await store.activeIds()) {
-      const operation = (await store.load(id))?.state.operation;
-      if (!operation) continue;
-      const job = { deploymentId: id, run: operation.run, kind: operation.kind };
-      const uncertain = operation.uncertain;
-      if (uncertain) await this.request({ ...job, reread: uncertain.reads + 1 }, uncertain.nextAt);
-      else await this.request(job);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.queue.close();
-    await this.connection.quit().catch(() => this.connection.disconnect());
+  /** An operation in flight has its job, or its next read when its outcome is unknown. */
+  protected jobsForDeployment({ state }: LoadedDeployment): Array<PlannedJob<OperationJob>> {
+    const inFlight = state.operation;
+    if (!inFlight) return [];
+    const job = { deploymentId: state.id, run: inFlight.run, kind: inFlight.kind };
+    const uncertain = inFlight.uncertain;
+    return [
+      uncertain ? operation({ ...job, reread: uncertain.reads + 1 }, uncertain.nextAt) : operation(job),
+    ];
   }
 }
 
-export interface OperationWorkerOptions {
-  connection: Redis;
-  prefix: string;
+export interface OperationWorkerOptions extends JobWorkerOptions {
   store: DeploymentStore;
   deployments: DeploymentService;
   catalogue: Catalogue;
   kube: () => Promise<KubeClients>;
-  logger: Logger;
   traffic?: TrafficOptions;
-  /** The clock a result is stamped with (tests pin it); Date.now by default. */
-  now?: () => number;
 }
 
-export class OperationWorker {
-  readonly worker: Worker<OperationJob>;
-
+export class OperationWorker extends JobWorker<OperationJob> {
   constructor(private readonly options: OperationWorkerOptions) {
-    this.worker = new Worker<OperationJob>(OPERATIONS_QUEUE, (job) => this.perform(job), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: 8,
-    });
-    this.worker.on('error', queueErrorListener(options.logger, 'operation worker error'));
+    super(OPERATIONS_QUEUE, options, { concurrency: 8 });
   }
 
-  private async perform(job: Job<OperationJob>): Promise<void> {
+  protected async process(job: Job<OperationJob>): Promise<void> {
     const { store, deployments, logger } = this.options;
     const { deploymentId, run, kind, reread } = job.data;
     const loaded = await store.load(deploymentId);
@@ -174,10 +146,6 @@ export class OperationWorker {
         { deploymentId, run, kind, code: outcome.code, message: outcome.message },
         isUnknownOutcome(outcome) ? `${kind} outcome unknown; reading again` : `${kind} failed`,
       );
-  }
-
-  private now(): number {
-    return (this.options.now ?? Date.now)();
   }
 
   /** When to read again after `reads` failed reads: 1 s, 2 s, 4 s … at most 30 s (by default). */
@@ -301,10 +269,5 @@ export class OperationWorker {
       };
     }
     return { ok: false, code: 'unavailable', message: (error as Error).message };
-  }
-
-  async close(): Promise<void> {
-    await this.worker.close();
-    await this.options.connection.quit().catch(() => this.options.connection.disconnect());
   }
 }
