@@ -1,11 +1,15 @@
 import axios from 'axios';
+import { CodedError, type CodesOf } from '../shared/errors.js';
 
 /**
  * How a page reaches a paging service over HTTP (PagerDuty and the webhook both post JSON): transient
  * failures (network, 429, 5xx) are retried with backoff; a refusal (other 4xx) is not, and says why.
  */
 
-export class PageRefused extends Error {}
+/** A page that could not be sent: refused (4xx), unreachable after the retries, or misconfigured. */
+export class PagerError extends CodedError<CodesOf<'pager'>> {
+  override readonly name = 'PagerError';
+}
 
 export interface DeliveryOptions {
   /** Extra attempts after a transient failure; default 3. */
@@ -30,7 +34,10 @@ export async function postPage(
     const transient = response.status === 0 || response.status === 429 || response.status >= 500;
     if (!transient || attempt >= retries) {
       const what = response.status === 0 ? `no answer (${String(response.data)})` : `HTTP ${response.status}`;
-      throw new PageRefused(`page ${transient ? 'failed' : 'refused'}: ${what}`);
+      throw new PagerError(
+        transient ? 'pager_unreachable' : 'pager_refused',
+        `page ${transient ? 'failed' : 'refused'}: ${what}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
   }

@@ -31,7 +31,7 @@ export interface Pager {
   send(page: Page): Promise<void>;
 }
 
-export { PageRefused } from './deliver.js';
+export { PagerError } from './deliver.js';
 
 export function createPager(
   config: PagingConfig | undefined,

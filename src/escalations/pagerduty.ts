@@ -1,5 +1,5 @@
 import type { PagingConfig } from '../config/schema.js';
-import { type DeliveryOptions, PageRefused, postPage } from './deliver.js';
+import { type DeliveryOptions, PagerError, postPage } from './deliver.js';
 import type { Page, Pager } from './pager.js';
 
 /** PagerDuty's Events API v2; the routing key is read from the environment variable the config names. */
@@ -15,7 +15,10 @@ export class PagerDutyPager implements Pager {
   async send(page: Page): Promise<void> {
     const routingKey = this.env[this.config.routing_key_env];
     if (!routingKey)
-      throw new PageRefused(`no PagerDuty routing key: ${this.config.routing_key_env} is not set`);
+      throw new PagerError(
+        'pager_misconfigured',
+        `no PagerDuty routing key: ${this.config.routing_key_env} is not set`,
+      );
     const body: Record<string, unknown> = {
       routing_key: routingKey,
       event_action: page.action,

@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   // Start-up (StartupError): the process cannot run and exits non-zero with the message.
   redis_unreachable: 'startup',
 
-  // Paging (PagerError, for src/escalations/pager.ts and src/queue/paging.ts): the service refused the page
+  // Paging (PagerError, src/escalations/deliver.ts): the service refused the page
   // (4xx), did not answer after the retries, or the page could not be sent as configured (no routing key).
   pager_refused: 'pager',
   pager_unreachable: 'pager',

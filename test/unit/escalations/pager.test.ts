@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pagingSchema } from '../../../src/config/schema.js';
 import { NoPager } from '../../../src/escalations/none.js';
-import { createPager, type Page, PageRefused } from '../../../src/escalations/pager.js';
+import { createPager, type Page, PagerError } from '../../../src/escalations/pager.js';
 import { PagerDutyPager } from '../../../src/escalations/pagerduty.js';
 import { WebhookPager } from '../../../src/escalations/webhook.js';
 
@@ -110,8 +110,28 @@ describe('PagerDutyPager', () => {
     expect(received).toHaveLength(3);
     received = [];
     answers = [400];
-    await expect(pager.send(page)).rejects.toThrow(new PageRefused('page refused: HTTP 400'));
+    await expect(pager.send(page)).rejects.toSatisfy(
+      (error) => error instanceof PagerError && error.code === 'pager_refused' && error.area === 'pager',
+    );
     expect(received).toHaveLength(1);
+    // Still failing after the retries: unreachable, a code of its own.
+    received = [];
+    answers = [502, 502, 502];
+    await expect(pager.send(page)).rejects.toMatchObject({
+      code: 'pager_unreachable',
+      message: 'page failed: HTTP 502',
+    });
+    expect(received).toHaveLength(3);
+  });
+
+  it('says the routing key is missing as a configuration problem, without calling PagerDuty', async () => {
+    const pager = createPager({ ...config, url: `${base}/pd` }, {});
+    received = [];
+    await expect(pager.send(page)).rejects.toMatchObject({
+      code: 'pager_misconfigured',
+      message: 'no PagerDuty routing key: PD_KEY is not set',
+    });
+    expect(received).toHaveLength(0);
   });
 });
 
