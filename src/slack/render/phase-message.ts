@@ -580,7 +580,7 @@ function stepButtons(value: string, item: Item): types.Button[] {
             text: {
               type: 'plain_text',
               text: truncate(
-                `${label.slice(3)}: every user will hit the new version. Guards stay armed and can still roll back.`,
+                `${label.slice(3)}: every user will hit the new version. Rollback triggers keep watching and can still roll back.`,
                 300,
               ),
             },
