@@ -29,8 +29,14 @@ export const DEFAULT_UPDATE_BUDGET: UpdateBudget = { intervalMs: 1_000, perMinut
 export type UpdateOutcome = 'sent' | 'skipped' | 'again' | { retryAfterMs: number };
 
 export class UpdateScheduler {
-  /** Messages with changes not yet sent, with their priority, in the order they came to it. */
+  /** Messages with changes not yet sent, with their priority. */
   private readonly dirty = new Map<string, { priority: number }>();
+  /**
+   * The same messages in line per priority, in the order they came to it. A pump walks only the front of
+   * a line (messages being sent or updated within the interval, then one per token): with thousands
+   * waiting on the budget, a walk over all of them on every change held the event loop for seconds.
+   */
+  private readonly lines = new Map<number, Set<string>>();
   private readonly lastDone = new Map<string, number>();
   private readonly sending = new Map<string, Promise<void>>();
   private tokens: number;
@@ -79,14 +85,20 @@ export class UpdateScheduler {
       this.wakeAt(this.heldUntil);
       return;
     }
+    this.forgetOld(now);
+    if (this.dirty.size === 0) return;
+    const refilled = now + ((1 - this.tokens) * 60_000) / this.budget.perMinute;
+    // Nothing can go before the next token: look again then, not at every change meanwhile.
+    if (this.tokens < 1) {
+      this.wakeAt(refilled);
+      return;
+    }
     let nextReady = Number.POSITIVE_INFINITY;
     let budgetLeft = true;
-    const levels = [...new Set([...this.dirty.values()].map((entry) => entry.priority))].sort(
-      (a, b) => a - b,
-    );
-    for (const priority of levels) {
-      for (const [slot, entry] of this.dirty) {
-        if (entry.priority !== priority || this.sending.has(slot)) continue; // re-sent after its current send
+    for (const priority of [...this.lines.keys()].sort((a, b) => a - b)) {
+      const line = this.lines.get(priority) as Set<string>;
+      for (const slot of line) {
+        if (this.sending.has(slot)) continue; // re-sent after its current send
         const readyAt = (this.lastDone.get(slot) ?? Number.NEGATIVE_INFINITY) + this.budget.intervalMs;
         if (readyAt > now) {
           nextReady = Math.min(nextReady, readyAt);
@@ -98,12 +110,11 @@ export class UpdateScheduler {
           break;
         }
         this.tokens -= 1;
-        this.dirty.delete(slot);
-        this.start(slot, entry.priority);
+        this.remove(slot);
+        this.start(slot, priority);
       }
       if (!budgetLeft) break;
     }
-    this.forgetOld(now);
     if (nextReady < Number.POSITIVE_INFINITY) this.wakeAt(nextReady);
   }
 
@@ -135,8 +146,23 @@ export class UpdateScheduler {
 
   /** Puts a message in line at `priority`, behind those already there: its place counts from now. */
   private enqueue(slot: string, priority: number): void {
-    this.dirty.delete(slot);
+    this.remove(slot);
     this.dirty.set(slot, { priority });
+    let line = this.lines.get(priority);
+    if (!line) {
+      line = new Set();
+      this.lines.set(priority, line);
+    }
+    line.add(slot);
+  }
+
+  private remove(slot: string): void {
+    const waiting = this.dirty.get(slot);
+    if (!waiting) return;
+    this.dirty.delete(slot);
+    const line = this.lines.get(waiting.priority);
+    line?.delete(slot);
+    if (line?.size === 0) this.lines.delete(waiting.priority);
   }
 
   private refill(now: number): void {
