@@ -46,7 +46,9 @@ describe('UpdateScheduler', () => {
     // Three at once (the burst), then one every 50 ms (20 a second).
     expect(sent[2]!.at).toBeLessThan(20);
     expect(sent[3]!.at).toBeGreaterThanOrEqual(40);
-    expect(sent[5]!.at - sent[3]!.at).toBeGreaterThanOrEqual(90);
+    // Three more tokens take 150 ms from the burst, however late a timer fires (a late one lets the next go
+    // sooner after it: the budget is counted over time, not between sends).
+    expect(sent[5]!.at).toBeGreaterThanOrEqual(140);
   });
 
   it('re-sends a message that changed while its update was in flight', async () => {
