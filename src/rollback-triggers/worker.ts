@@ -56,7 +56,7 @@ export class RollbackTriggerWorker extends JobWorker<RollbackTriggerJob> {
     const armedAt = state.guardsArmedAt;
     if (armedAt === undefined || isRollingBack(state)) return;
     const service = catalogue.services[state.service];
-    const breaches = await store.guardBreaches(deploymentId);
+    const breaches = await store.triggerBreaches(deploymentId);
     const now = this.now();
     const run: RunCondition = (spec) =>
       runCheck(
@@ -85,7 +85,7 @@ export class RollbackTriggerWorker extends JobWorker<RollbackTriggerJob> {
       });
       if (this.shutdown.signal.aborted) return; // cancelled mid-evaluation: the next one judges it
       if (verdict.breachSince !== breaches[trigger.id])
-        await store.setGuardBreach(deploymentId, trigger.id, verdict.breachSince);
+        await store.setTriggerBreach(deploymentId, trigger.id, verdict.breachSince);
       if (verdict.unevaluated)
         logger.warn(
           { deploymentId, trigger: trigger.id, measured: verdict.measured },
