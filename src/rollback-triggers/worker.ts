@@ -78,7 +78,7 @@ export class RollbackTriggerWorker extends JobWorker<RollbackTriggerJob> {
         },
       );
     for (const trigger of checklist.rollback?.triggers ?? []) {
-      // Judged over its window scaled like the watch windows it guards (see triggerWindow).
+      // Judged over its window scaled like the watch windows it covers (see triggerWindow).
       const window = triggerWindow(trigger, checklist, state.timeScale);
       const verdict = await evaluateTrigger({ ...trigger, for: window }, run, now, {
         breachSince: breaches[trigger.id],
