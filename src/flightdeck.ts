@@ -171,6 +171,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   const checks = new CheckQueue(queueOptions('queue'));
   const operations = new OperationQueue(queueOptions('operations'));
   const timers = new TimerQueue(queueOptions('timers'));
+  // 'guards': the rollback trigger queue's Redis connection name (from when triggers were called guards), kept.
   const rollbackTriggers = new RollbackTriggerQueue(queueOptions('guards'));
   const paging = new PagingQueue({ ...queueOptions('paging'), pager });
   const effects = [checks, operations, timers, rollbackTriggers, paging];
@@ -238,6 +239,7 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       new TimerWorker({ ...workerOptions('timers-worker', 'timers'), deployments, timers }),
       new PagingWorker({ ...workerOptions('paging-worker', 'paging'), store, pager }),
       new RollbackTriggerWorker({
+        // 'guards-worker': the rollback trigger worker's connection name, kept like the queue's above.
         ...workerOptions('guards-worker', 'rollback-triggers'),
         store,
         deployments,

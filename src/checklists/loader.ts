@@ -82,11 +82,11 @@ function crossCheck(raw: unknown): LocalProblem[] {
             });
           else itemIds.set(itemId, formatPath(itemPath));
         }
-        for (const guard of asArray(asRecord(item.wait).guards)) {
-          if (typeof guard === 'string' && !triggerIds.has(guard)) {
+        for (const triggerId of asArray(asRecord(item.wait).guards)) {
+          if (typeof triggerId === 'string' && !triggerIds.has(triggerId)) {
             problems.push({
               path: [...itemPath, 'wait', 'guards'],
-              message: `no rollback trigger "${guard}"`,
+              message: `no rollback trigger "${triggerId}"`,
             });
           }
         }

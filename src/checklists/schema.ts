@@ -243,7 +243,8 @@ export const itemSchema = z.discriminatedUnion('kind', [
       wait: z
         .object({
           duration: durationSchema,
-          /** Rollback triggers watched during the window; default all of the checklist's. */
+          /** Rollback triggers watched during the window; default all of the checklist's. `guards` is the
+           * stored name (checklist YAML, and checklists kept in Redis) of this rollback trigger list, kept. */
           guards: z.array(idSchema).optional(),
         })
         .strict(),
@@ -265,7 +266,8 @@ export const phaseSchema = z
     sequential: z.boolean().default(false),
     /**
      * New code takes traffic once this phase opens (e.g. a rolling `kubectl apply`): the rollback
-     * triggers start watching. Without it they start at the first traffic shift.
+     * triggers start watching. Without it they start at the first traffic shift. `starts_guards` is the
+     * stored name (checklist YAML, and checklists kept in Redis) of this rollback trigger switch, kept.
      */
     starts_guards: z.boolean().default(false),
     items: z.array(itemSchema).min(1),

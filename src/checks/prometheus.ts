@@ -16,7 +16,7 @@ import type { CheckModule, CheckResult, SpecOf } from './types.js';
 
 type PrometheusSpec = SpecOf<'prometheus'>;
 
-/** What "good" means for a measured number; rollback guards evaluate the same thing over a window. */
+/** What "good" means for a measured number; rollback triggers evaluate the same thing over a window. */
 export interface Condition {
   comparator: Comparator;
   threshold: number;
@@ -143,7 +143,7 @@ export function relation(value: number, condition: Condition): string {
 /**
  * The condition over a window: `failed` as soon as any point breaks it (that is a fact whatever else is
  * missing), `error` when the points do not cover the window, `passed` otherwise. NaN points count as
- * missing. Pure, so rollback guards can evaluate samples they already hold.
+ * missing. Pure, so rollback triggers can evaluate samples they already hold.
  */
 export function evaluateWindow(samples: Sample[], condition: Condition, window: Window): CheckResult {
   const label = labelOf(condition);

@@ -14,11 +14,11 @@ import {
 } from './engine/lifecycle.js';
 import {
   endWatch,
-  overrideGuard,
-  recordGuardCleared,
-  recordGuardFired,
+  overrideTrigger,
   recordRollback,
   recordTraffic,
+  recordTriggerCleared,
+  recordTriggerFired,
   requestRollback,
   requestTraffic,
   supersede,
@@ -129,11 +129,11 @@ function transition(checklist: Checklist, current: Deployment, command: Command)
     case 'open-follow-up':
       return openFollowUp(checklist, current, command);
     case 'guard-fired':
-      return recordGuardFired(current, command);
+      return recordTriggerFired(current, command);
     case 'guard-cleared':
-      return recordGuardCleared(current, command);
+      return recordTriggerCleared(current, command);
     case 'override-guard':
-      return overrideGuard(current, command);
+      return overrideTrigger(current, command);
     case 'end-watch':
       return endWatch(current, command);
   }

@@ -93,12 +93,15 @@ export interface Deployment {
   supersededBy?: { id: string; version: string; at: number };
   /** After completion the rollback triggers keep watching until then (`rollback.watch_after_completion`). */
   watchUntil?: number;
-  /** A fired trigger (without automatic rollback) holds the next traffic shift until overridden here. */
+  /** A fired trigger (without automatic rollback) holds the next traffic shift until overridden here.
+   * `guardOverrides`: stored name (JSON key of the state) of rollback trigger overrides, kept for compatibility. */
   guardOverrides?: Record<string, { firedAt: number; by: Actor; at: number; reason: string }>;
   rollback?: RollbackRecord;
-  /** Rollback triggers are evaluated from this moment: new code takes traffic. */
+  /** Rollback triggers are evaluated from this moment: new code takes traffic.
+   * `guardsArmedAt`: stored name (JSON key of the state) of when rollback triggers armed, kept for compatibility. */
   guardsArmedAt?: number;
-  /** Triggers that fired without an automatic rollback (and when), so each alerts once until it clears. */
+  /** Triggers that fired without an automatic rollback (and when), so each alerts once until it clears.
+   * `firedGuards`: stored name (JSON key of the state) of fired rollback triggers, kept for compatibility. */
   firedGuards?: Record<string, number>;
   /** When the deployment was paused, for the report. */
   pausedAt?: number;
@@ -110,7 +113,7 @@ export interface Deployment {
   followUpsFrom?: number;
   /** The escalation chain in force (from the checklist or flightdeck.yaml), fixed when it starts. */
   escalationLevels?: Array<{ after: number; notify: string; page: boolean }>;
-  /** Escalations by cause (`phase:<id>`, `check:<id>`, `guard:<id>`). */
+  /** Escalations by cause (`phase:<id>`, `check:<id>`, `guard:<id>`: the stored prefix of a rollback trigger, kept). */
   escalations?: Record<string, EscalationState>;
   /** What people told the retrospective: what Flightdeck cannot observe itself. */
   retrospective?: Retrospective;

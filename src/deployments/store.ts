@@ -20,7 +20,8 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *                        claims to post them (./message-claims.ts)
  *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (./message-claims.ts)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
- *   dep:<id>:guards      hash  trigger id -> since when its HTTP condition has been failing
+ *   dep:<id>:guards      hash  rollback trigger id -> since when its HTTP condition has been failing
+ *                        (`guards`: its stored name from when triggers were called guards, kept)
  *   checklist:<sha>      the checklist as loaded (unfilled), shared by every deployment that used it
  *   lock:<service>:<env> the active deployment's id; one active deployment per service+environment (a
  *                        completed one rolling back holds it too)
@@ -315,14 +316,15 @@ export class DeploymentStore {
     return Object.fromEntries(Object.entries(raw).map(([itemId, run]) => [itemId, Number(run)]));
   }
 
-  // --- Guards: since when an HTTP rollback condition has been failing (Prometheus keeps its own history) ---
+  // --- Rollback triggers: since when an HTTP rollback condition has been failing (Prometheus keeps its own
+  // history). The key part 'guards' is the stored name of this hash (from when triggers were called guards), kept. ---
 
-  async guardBreaches(id: string): Promise<Record<string, number>> {
+  async triggerBreaches(id: string): Promise<Record<string, number>> {
     const raw = await this.redis.hgetall(this.key('dep', id, 'guards'));
     return Object.fromEntries(Object.entries(raw).map(([triggerId, since]) => [triggerId, Number(since)]));
   }
 
-  async setGuardBreach(id: string, triggerId: string, since: number | undefined): Promise<void> {
+  async setTriggerBreach(id: string, triggerId: string, since: number | undefined): Promise<void> {
     if (since === undefined) await this.redis.hdel(this.key('dep', id, 'guards'), triggerId);
     else await this.redis.hset(this.key('dep', id, 'guards'), triggerId, String(since));
   }

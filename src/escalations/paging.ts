@@ -135,6 +135,7 @@ export class PagingWorker extends JobWorker<PageJob> {
       dedupKey: `flightdeck/${deploymentId}/${key}/${chain}`,
       summary: `${state.service} ${state.version}: ${what}${level ? ` (escalation level ${level})` : ''}`,
       source: `${state.service} (${state.environment})`,
+      // `guard:<id>`: the stored escalation key of a rollback trigger (deployments/engine/escalations.ts).
       severity: key.startsWith('guard:') ? 'critical' : 'error',
       details: {
         deployment: deploymentId,

@@ -62,9 +62,9 @@ export function renderReportMarkdown(report: DeploymentReport, options: Markdown
     { heading: 'Escalations', lines: escalations(report, who, at) },
     {
       heading: 'Rollback triggers',
-      lines: report.guards.map(
-        (guard) =>
-          `- **${md(guard.title)}** fired at ${at(guard.firedAt)}${guard.automatic ? ' and rolled back automatically' : ''}${guard.measured ? `: ${code(guard.measured)}` : ''} — held ${formatDuration(guard.heldUntil - guard.heldSince)} (${at(guard.heldSince)} → ${at(guard.heldUntil)})${guard.clearedAt !== undefined ? ', then cleared' : ''}${guard.overridden ? `; its hold on traffic shifts overridden by ${who(guard.overridden.by)} at ${at(guard.overridden.at)}: “${md(guard.overridden.reason)}”` : ''}`,
+      lines: report.triggers.map(
+        (trigger) =>
+          `- **${md(trigger.title)}** fired at ${at(trigger.firedAt)}${trigger.automatic ? ' and rolled back automatically' : ''}${trigger.measured ? `: ${code(trigger.measured)}` : ''} — held ${formatDuration(trigger.heldUntil - trigger.heldSince)} (${at(trigger.heldSince)} → ${at(trigger.heldUntil)})${trigger.clearedAt !== undefined ? ', then cleared' : ''}${trigger.overridden ? `; its hold on traffic shifts overridden by ${who(trigger.overridden.by)} at ${at(trigger.overridden.at)}: “${md(trigger.overridden.reason)}”` : ''}`,
       ),
     },
     {
@@ -144,7 +144,7 @@ function metrics(report: DeploymentReport, who: (user: string) => string): strin
     `- **Deployment duration:** ${formatDuration(m.durationMs)}${m.pausedMs > 0 ? ` (paused ${formatDuration(m.pausedMs)})` : ''}`,
     `- **Downtime:** ${m.degradedMs > 0 ? `${formatDuration(m.degradedMs)} with a rollback trigger holding while new code took traffic` : 'none observed (no rollback trigger held while new code took traffic)'}${m.reportedDowntime ? `; the team reports: ${md(m.reportedDowntime)}` : ''}`,
     `- **Rollback time:** ${m.rollbackMs !== undefined ? `${formatDuration(m.rollbackMs)} (request to verified)` : report.rollback ? 'not verified' : 'no rollback'}${m.exposureMs !== undefined ? `; new code took traffic for ${formatDuration(m.exposureMs)} before it was asked for` : ''}`,
-    `- **Issues found:** ${issues.total} — ${plural(issues.failedChecks, 'failed check')}, ${plural(issues.firedGuards, 'rollback trigger')} fired, ${plural(issues.escalations, 'escalation')}`,
+    `- **Issues found:** ${issues.total} — ${plural(issues.failedChecks, 'failed check')}, ${plural(issues.firedTriggers, 'rollback trigger')} fired, ${plural(issues.escalations, 'escalation')}`,
   ];
   if (m.postDeploymentIssues) {
     const p = m.postDeploymentIssues;

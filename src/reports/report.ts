@@ -6,7 +6,6 @@ import { countedPhases } from '../deployments/progress.js';
 import { trafficShortfall } from '../deployments/traffic-plan.js';
 import { buildChecks } from './sections/checks.js';
 import { buildEscalations } from './sections/escalations.js';
-import { buildGuards } from './sections/guards.js';
 import { buildItems } from './sections/items.js';
 import { buildMetrics } from './sections/metrics.js';
 import { followUpReport, phaseReport } from './sections/phases.js';
@@ -15,6 +14,7 @@ import { buildRetrospective } from './sections/retrospective.js';
 import { buildRollback } from './sections/rollback.js';
 import { buildSignoffs } from './sections/signoffs.js';
 import { buildTraffic } from './sections/traffic.js';
+import { buildTriggers } from './sections/triggers.js';
 import { buildVersion } from './sections/version.js';
 import type { DeploymentReport } from './types.js';
 
@@ -25,7 +25,7 @@ import type { DeploymentReport } from './types.js';
  * shapes are in ./types.ts.
  *
  * The audit stream is what makes it complete (every check run, withdrawn signatures, every escalation
- * chain, guards that fired and cleared, pauses); without it the report falls back to the state, which
+ * chain, rollback triggers that fired and cleared, pauses); without it the report falls back to the state, which
  * keeps only the latest of each.
  */
 
@@ -46,7 +46,7 @@ export function buildReport(
   const checks = buildChecks(deployment, checklist, audit, events !== undefined);
   const traffic = buildTraffic(deployment, audit, title);
   const rollback = buildRollback(deployment);
-  const guards = buildGuards(deployment, checklist, audit, now);
+  const triggers = buildTriggers(deployment, checklist, audit, now);
   const escalations = buildEscalations(deployment, checklist, audit, title);
   const retrospective = buildRetrospective(deployment, checklist);
 
@@ -65,7 +65,7 @@ export function buildReport(
 
   const metrics = buildMetrics(deployment, audit, end, now, {
     checks,
-    guards,
+    triggers,
     escalations,
     rollback,
     retrospective,
@@ -95,7 +95,7 @@ export function buildReport(
     items: buildItems(deployment, checklist),
     signoffs: buildSignoffs(deployment, checklist, audit),
     escalations,
-    guards,
+    triggers,
     ...optional('trafficShortfall', trafficShortfall(deployment, checklist)),
     ...optional('versionCheck', buildVersion(checklist, checks)),
     refusals: buildRefusals(audit),

@@ -28,7 +28,7 @@ export interface DeploymentReport {
   items: ItemsReport;
   signoffs: SignoffReport[];
   escalations: EscalationReport[];
-  guards: GuardReport[];
+  triggers: TriggerReport[];
   /** The last traffic step was skipped, or traffic ended short of it: the headline must say so. */
   trafficShortfall?: TrafficShortfall;
   /** What the `image` checks verified on the cluster (present when the checklist has any). */
@@ -56,7 +56,7 @@ export interface ReportMetrics {
   exposureMs?: number;
   /** Request to verified rollback. */
   rollbackMs?: number;
-  issuesFound: { total: number; failedChecks: number; firedGuards: number; escalations: number };
+  issuesFound: { total: number; failedChecks: number; firedTriggers: number; escalations: number };
   /** From the retrospective, when recorded. */
   postDeploymentIssues?: { critical: number; major: number; minor: number };
   userImpact?: string;
@@ -243,7 +243,7 @@ export interface RefusalRecord {
   reason: string;
 }
 
-export interface GuardReport {
+export interface TriggerReport {
   triggerId: string;
   title: string;
   firedAt: number;

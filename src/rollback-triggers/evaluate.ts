@@ -67,7 +67,7 @@ export function evaluationInterval(checklist: Checklist, timeScale = 1): number 
 }
 
 /**
- * The window a trigger must hold for, scaled with the watch windows it guards (`time_scale`), but never
+ * The window a trigger must hold for, scaled with the watch windows it covers (`time_scale`), but never
  * shorter than two evaluations: in a demo where "watch for 5 minutes" takes 6 s, "error rate > 5% for
  * 5 minutes" is judged over 6 s too, not over 5 real minutes that the wait never lasts.
  */

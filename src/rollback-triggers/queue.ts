@@ -22,6 +22,7 @@ export interface RollbackTriggerJob {
   deploymentId: string;
 }
 
+/** `guard.<id>`: the stored job id of a rollback trigger schedule (from when triggers were called guards), kept. */
 export function rollbackTriggerScheduleId(deploymentId: string): string {
   return `guard.${deploymentId}`;
 }

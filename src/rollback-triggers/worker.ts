@@ -56,7 +56,7 @@ export class RollbackTriggerWorker extends JobWorker<RollbackTriggerJob> {
     const armedAt = state.guardsArmedAt;
     if (armedAt === undefined || isRollingBack(state)) return;
     const service = catalogue.services[state.service];
-    const breaches = await store.guardBreaches(deploymentId);
+    const breaches = await store.triggerBreaches(deploymentId);
     const now = this.now();
     const run: RunCondition = (spec) =>
       runCheck(
@@ -78,14 +78,14 @@ export class RollbackTriggerWorker extends JobWorker<RollbackTriggerJob> {
         },
       );
     for (const trigger of checklist.rollback?.triggers ?? []) {
-      // Judged over its window scaled like the watch windows it guards (see triggerWindow).
+      // Judged over its window scaled like the watch windows it covers (see triggerWindow).
       const window = triggerWindow(trigger, checklist, state.timeScale);
       const verdict = await evaluateTrigger({ ...trigger, for: window }, run, now, {
         breachSince: breaches[trigger.id],
       });
       if (this.shutdown.signal.aborted) return; // cancelled mid-evaluation: the next one judges it
       if (verdict.breachSince !== breaches[trigger.id])
-        await store.setGuardBreach(deploymentId, trigger.id, verdict.breachSince);
+        await store.setTriggerBreach(deploymentId, trigger.id, verdict.breachSince);
       if (verdict.unevaluated)
         logger.warn(
           { deploymentId, trigger: trigger.id, measured: verdict.measured },

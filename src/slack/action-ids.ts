@@ -13,8 +13,9 @@ export const ACTION = {
   checkOverride: 'check.override',
   trafficShift: 'traffic.shift',
   escalationAcknowledge: 'escalation.ack',
-  /** On a fired trigger's message: let the held traffic shifts go ahead, with a reason. */
-  guardOverride: 'guard.override',
+  /** On a fired trigger's message: let the held traffic shifts go ahead, with a reason. The value is the
+   * stored action id of this rollback trigger button (on messages already posted), kept for compatibility. */
+  triggerOverride: 'guard.override',
   deploymentRollback: 'deployment.rollback',
   deploymentPause: 'deployment.pause',
   deploymentResume: 'deployment.resume',
@@ -27,7 +28,8 @@ export const VIEW = {
   skipItem: 'item.skip.modal',
   overrideCheck: 'check.override.modal',
   rollback: 'deployment.rollback.modal',
-  overrideGuard: 'guard.override.modal',
+  /** Stored callback id of the rollback trigger override modal (from when triggers were called guards), kept. */
+  overrideTrigger: 'guard.override.modal',
   confirmTraffic: 'traffic.confirm.modal',
   abortDeployment: 'deployment.abort.modal',
   retrospective: 'report.retrospective.modal',

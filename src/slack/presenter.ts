@@ -22,14 +22,14 @@ import {
 } from './render/escalation.js';
 import { mention, type SlackMessage } from './render/format.js';
 import {
-  parseGuardAlertKey,
   parseRollbackMessageKey,
   parseTrafficUnknownKey,
+  parseTriggerAlertKey,
   renderCommandShift,
-  renderGuardAlert,
   renderRollback,
   renderTrafficFailure,
   renderTrafficUnknown,
+  renderTriggerAlert,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey, renderPhasePart } from './render/phase-message.js';
 import { REPORT_KEY, renderReportMessage } from './render/report.js';
@@ -356,8 +356,8 @@ export class SlackPresenter implements ChangeListener {
         return renderRollback(fresh.state, message.run, this.deployerMentions(fresh.state));
       case 'report':
         return this.report(fresh);
-      case 'guard-alert':
-        return renderGuardAlert(
+      case 'trigger-alert':
+        return renderTriggerAlert(
           fresh.state,
           fresh.checklist,
           message.triggerId,
@@ -617,7 +617,7 @@ export class SlackPresenter implements ChangeListener {
 
   /**
    * Posted messages of a family: escalation messages about one cause,
-   * re-rendered as the chain climbs, is acknowledged or resolves; guard alerts, when a trigger clears or it
+   * re-rendered as the chain climbs, is acknowledged or resolves; rollback trigger alerts, when a trigger clears or it
    * rolls back; messages about shifts whose outcome went unknown, when nobody will read for them any more.
    */
   private async refresh(
@@ -628,8 +628,8 @@ export class SlackPresenter implements ChangeListener {
     const belongs =
       step.family === 'escalation'
         ? (key: string) => key.startsWith(`escalation:${step.cause}:`)
-        : step.family === 'guard-alert'
-          ? (key: string) => parseGuardAlertKey(key) !== undefined
+        : step.family === 'trigger-alert'
+          ? (key: string) => parseTriggerAlertKey(key) !== undefined
           : (key: string) => parseTrafficUnknownKey(key) !== undefined;
     const keys = Object.keys(await this.store.messages(deployment.id)).filter(belongs);
     if (keys.length > 0) this.markDirty(deployment, checklist, keys);
@@ -770,14 +770,14 @@ export class SlackPresenter implements ChangeListener {
     const rollbackRun = parseRollbackMessageKey(key);
     if (rollbackRun !== undefined)
       return renderRollback(loaded.state, rollbackRun, this.deployerMentions(loaded.state));
-    const alert = parseGuardAlertKey(key);
+    const alert = parseTriggerAlertKey(key);
     if (alert) {
       const measured = (await this.store.audit(loaded.state.id)).find(
         ({ event }) =>
           event.type === 'guard.fired' && event.triggerId === alert.triggerId && event.at === alert.firedAt,
       )?.event;
       const text = measured?.type === 'guard.fired' ? measured.measured : '';
-      return renderGuardAlert(
+      return renderTriggerAlert(
         loaded.state,
         loaded.checklist,
         alert.triggerId,

@@ -8,11 +8,11 @@ import type { Change } from '../deployments/service.js';
 import { failureMessageKey } from './render/check-failure.js';
 import { escalationMessageKey, levelStillWanted } from './render/escalation.js';
 import {
-  guardAlertKey,
   rollbackMessageKey,
   trafficFailureKey,
   trafficShiftKey,
   trafficUnknownKey,
+  triggerAlertKey,
 } from './render/operations.js';
 import { partitionPhase, phaseMessageKey } from './render/phase-message.js';
 import { REPORT_KEY } from './render/report.js';
@@ -25,7 +25,7 @@ import { CARD_KEY } from './render/status-card.js';
  * newest state when its turn comes, so a step names a message, never its content.
  *
  * Message keys: `card` (the status card, the thread's parent), `phase:<id>:<part>`, `report`, and the
- * replies keyed in ./render/ (check failures, escalations, traffic, rollbacks, guard alerts).
+ * replies keyed in ./render/ (check failures, escalations, traffic, rollbacks, rollback trigger alerts).
  */
 
 export type ThreadStep =
@@ -37,7 +37,7 @@ export type ThreadStep =
   | { kind: 'update'; keys: string[] }
   /** Update whichever messages of this family are posted (only Redis knows which). */
   | { kind: 'refresh'; family: 'escalation'; cause: string }
-  | { kind: 'refresh'; family: 'guard-alert' | 'traffic-unknown' }
+  | { kind: 'refresh'; family: 'trigger-alert' | 'traffic-unknown' }
   /** Post an escalation level's call for help once, if it is still wanted when its turn comes. */
   | { kind: 'escalation'; key: string; chain: number; level: number; notify: string }
   /** Post a thread reply once (`broadcast`: also to the channel). */
@@ -52,7 +52,7 @@ export type ReplyMessage =
   | { kind: 'command-shift'; event: Extract<DeploymentEvent, { type: 'traffic.shifted' }> }
   | { kind: 'rollback'; run: number }
   | { kind: 'report' }
-  | { kind: 'guard-alert'; triggerId: string; at: number; measured: string };
+  | { kind: 'trigger-alert'; triggerId: string; at: number; measured: string };
 
 /** The steps a change needs, in the order its events happened. */
 export function planChange(change: Change): ThreadStep[] {
@@ -174,17 +174,17 @@ export function planChange(change: Change): ThreadStep[] {
       case 'rollback.failed':
         update('all');
         update([rollbackMessageKey(event.run)]);
-        steps.push({ kind: 'refresh', family: 'guard-alert' });
+        steps.push({ kind: 'refresh', family: 'trigger-alert' });
         if (event.type === 'rollback.completed')
           steps.push({ kind: 'post', key: REPORT_KEY, broadcast: false, message: { kind: 'report' } });
         break;
       case 'guard.fired':
         steps.push({
           kind: 'post',
-          key: guardAlertKey(event.triggerId, event.at),
+          key: triggerAlertKey(event.triggerId, event.at),
           broadcast: true,
           message: {
-            kind: 'guard-alert',
+            kind: 'trigger-alert',
             triggerId: event.triggerId,
             at: event.at,
             measured: event.measured,
@@ -193,7 +193,7 @@ export function planChange(change: Change): ThreadStep[] {
         break;
       case 'guard.cleared':
       case 'guard.overridden':
-        steps.push({ kind: 'refresh', family: 'guard-alert' });
+        steps.push({ kind: 'refresh', family: 'trigger-alert' });
         update([CARD_KEY]);
         break;
       case 'guards.stopped':

@@ -13,7 +13,7 @@ import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import type { FakeView } from '../../src/sandbox/slack/types.js';
 import { ACTION, VIEW } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
-import { guardAlertKey } from '../../src/slack/render/operations.js';
+import { triggerAlertKey } from '../../src/slack/render/operations.js';
 import { REPORT_KEY } from '../../src/slack/render/report.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -647,15 +647,15 @@ describe('7. a fired trigger without automatic rollback, and a pause', () => {
 
     // The override: on the trigger's message, a reason, only those who may roll back.
     const alert = await waitUntil(
-      () => h.bot.store.message(id, guardAlertKey('health', fired.firedGuards?.health ?? 0)),
+      () => h.bot.store.message(id, triggerAlertKey('health', fired.firedGuards?.health ?? 0)),
       'the trigger message',
     );
     const where = { channel: 'C0WEB', ts: alert };
     const views = h.slack.views.length;
-    await h.driver.clickButton(OUTSIDER, where, { actionId: ACTION.guardOverride });
+    await h.driver.clickButton(OUTSIDER, where, { actionId: ACTION.triggerOverride });
     await ephemeralTo(OUTSIDER, /override a rollback trigger’s hold/, from);
-    await h.driver.clickButton(DEPLOYER, where, { actionId: ACTION.guardOverride });
-    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.overrideGuard)).id, {
+    await h.driver.clickButton(DEPLOYER, where, { actionId: ACTION.triggerOverride });
+    await h.driver.submitView(DEPLOYER, (await modal(views, VIEW.overrideTrigger)).id, {
       reason: 'the health check is flaky; error rate is flat',
     });
     await until(id, (d) => d.guardOverrides?.health !== undefined, 'the override');

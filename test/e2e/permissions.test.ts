@@ -19,7 +19,7 @@ import type { KubeObject } from '../../src/sandbox/kube/types.js';
 import type { JsonObject } from '../../src/sandbox/slack/block-kit-rules.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { escalationMessageKey } from '../../src/slack/render/escalation.js';
-import { guardAlertKey } from '../../src/slack/render/operations.js';
+import { triggerAlertKey } from '../../src/slack/render/operations.js';
 import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { forgeAction, messageOf, startDeployment, waitUntil } from './walk.js';
@@ -374,10 +374,10 @@ async function act(row: PermissionRow, user: string, id: string, reason = 'tryin
     case 'override hold': {
       const firedAt = (await state(id)).firedGuards?.health ?? 0;
       const ts = await waitUntil(
-        () => h.bot.store.message(id, guardAlertKey('health', firedAt)),
+        () => h.bot.store.message(id, triggerAlertKey('health', firedAt)),
         'the trigger message',
       );
-      await press(user, { channel: 'C0GATES', ts }, ACTION.guardOverride, `${id}|health`);
+      await press(user, { channel: 'C0GATES', ts }, ACTION.triggerOverride, `${id}|health`);
       await submitIfOpened(user, views, reason);
       return;
     }

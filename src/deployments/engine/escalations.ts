@@ -11,7 +11,7 @@ import type { Command, Decision, DeploymentEvent } from './types.js';
  *
  *   phase:<id>    an open phase still has required items waiting for people (manual steps, sign-offs)
  *   check:<id>    a check failed or could not be evaluated, and nobody re-ran or overrode it
- *   guard:<id>    a rollback trigger fired without automatic rollback
+ *   guard:<id>    a rollback trigger fired without automatic rollback (`guard:` is its stored name, kept)
  *
  * A cause that comes back after it went away starts a new chain (its `chain` number grows), so the
  * timers of an old chain can never fire into a new one.

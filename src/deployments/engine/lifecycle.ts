@@ -96,7 +96,7 @@ export function abort(current: Deployment, command: Extract<Command, { type: 'ab
   };
 }
 
-/** Holds the checklist: no item changes, no traffic shifts. Guards keep watching; a rollback still works. */
+/** Holds the checklist: no item changes, no traffic shifts. Rollback triggers keep watching; a rollback still works. */
 export function pause(current: Deployment, command: Extract<Command, { type: 'pause' }>): Decision {
   if (current.status === 'paused') return reject('unchanged', 'This deployment is already paused.');
   const state = copyForChange(current);

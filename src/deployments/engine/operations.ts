@@ -22,7 +22,7 @@ import {
 /**
  * Traffic and rollback: the engine decides, a worker changes the cluster and reports back. One operation
  * is in flight at a time; each has a run number, and a report for anything but the current run is
- * ignored — a rollback supersedes a shift still in flight. Guards (rollback triggers) are armed by the
+ * ignored — a rollback supersedes a shift still in flight. Rollback triggers are armed by the
  * first shift that puts new code in front of users. A rollback always returns to what was live when the
  * deployment started (`liveAtStart`), never "the other slot" or "the previous revision". A trigger that
  * fired without rolling back by itself holds every shift that would send more users to the new code,
@@ -410,7 +410,7 @@ export function recordRollback(
 }
 
 /** A trigger held without automatic rollback: say so once, until it clears. */
-export function recordGuardFired(
+export function recordTriggerFired(
   current: Deployment,
   command: Extract<Command, { type: 'guard-fired' }>,
 ): Decision {
@@ -432,7 +432,7 @@ export function recordGuardFired(
   };
 }
 
-export function recordGuardCleared(
+export function recordTriggerCleared(
   current: Deployment,
   command: Extract<Command, { type: 'guard-cleared' }>,
 ): Decision {
@@ -517,7 +517,7 @@ function reconcileSteps(
 }
 
 /** Someone who may roll back lets the next shifts go ahead although the trigger fired. */
-export function overrideGuard(
+export function overrideTrigger(
   current: Deployment,
   command: Extract<Command, { type: 'override-guard' }>,
 ): Decision {

@@ -222,7 +222,7 @@ export function startReachedWork(
   }
 }
 
-/** A watch window begins: the item runs until its timer fires (unless a guard rolls back first). */
+/** A watch window begins: the item runs until its timer fires (unless a rollback trigger rolls back first). */
 export function startWait(
   state: Deployment,
   phase: Phase,

@@ -88,10 +88,12 @@ export type Command =
   | { type: 'open-follow-up'; phaseId: string; at: number }
   /** A wait item's timer fired (run `run`). */
   | { type: 'wait-elapsed'; itemId: string; run: number; at: number }
-  /** A rollback trigger held for its window on a checklist without automatic rollback. */
+  /** A rollback trigger held for its window on a checklist without automatic rollback. The `guard-*` command
+   * types are the stored names of rollback trigger commands (queued jobs carry them), kept for compatibility. */
   | { type: 'guard-fired'; triggerId: string; measured: string; at: number }
   | { type: 'guard-cleared'; triggerId: string; at: number }
-  /** Let the next traffic shift go ahead although this trigger fired (it holds shifts until then). */
+  /** Let the next traffic shift go ahead although this trigger fired (it holds shifts until then).
+   * `override-guard`: the stored name of this rollback trigger command, kept for compatibility. */
   | {
       type: 'override-guard';
       triggerId: string;
@@ -305,6 +307,7 @@ export type DeploymentEvent =
       reads: number;
       nextAt: number;
     }
+  /** `guards.*` / `guard.*`: the stored names of rollback trigger events (audit streams hold them), kept for compatibility. */
   | { type: 'guards.armed'; at: number; actor: Actor }
   | { type: 'guard.fired'; at: number; actor: Actor; triggerId: string; measured: string }
   | { type: 'guard.cleared'; at: number; actor: Actor; triggerId: string }

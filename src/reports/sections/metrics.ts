@@ -3,10 +3,10 @@ import type { Deployment } from '../../deployments/model.js';
 import type {
   ChecksReport,
   EscalationReport,
-  GuardReport,
   ReportMetrics,
   RetrospectiveReport,
   RollbackReport,
+  TriggerReport,
 } from '../types.js';
 import { questionRole } from './retrospective.js';
 
@@ -25,16 +25,16 @@ export function buildMetrics(
   now: number,
   sections: {
     checks: ChecksReport;
-    guards: GuardReport[];
+    triggers: TriggerReport[];
     escalations: EscalationReport[];
     rollback: RollbackReport | undefined;
     retrospective: RetrospectiveReport | undefined;
   },
 ): ReportMetrics {
-  const { checks, guards, escalations, rollback, retrospective } = sections;
+  const { checks, triggers, escalations, rollback, retrospective } = sections;
   const pausedMs = pausedTime(deployment, audit, end);
-  const degradedMs = unionLength(guards.map((guard) => [guard.heldSince, guard.heldUntil] as const));
-  const firedGuards = guards.length;
+  const degradedMs = unionLength(triggers.map((trigger) => [trigger.heldSince, trigger.heldUntil] as const));
+  const firedTriggers = triggers.length;
   const escalated = escalations.filter((escalation) => escalation.levels.length > 0).length;
   const metrics: ReportMetrics = {
     durationMs: deploymentDuration(deployment, now),
@@ -45,9 +45,9 @@ export function buildMetrics(
       ? { exposureMs: Math.max(0, rollback.requestedAt - deployment.guardsArmedAt) }
       : {}),
     issuesFound: {
-      total: checks.failedAtLeastOnce + firedGuards + escalated,
+      total: checks.failedAtLeastOnce + firedTriggers + escalated,
       failedChecks: checks.failedAtLeastOnce,
-      firedGuards,
+      firedTriggers,
       escalations: escalated,
     },
   };

@@ -55,7 +55,7 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
   }
 
   // A fired trigger holds the next shifts: who may roll back may instead let them go ahead, with a reason.
-  app.action<BlockAction<ButtonAction>>(ACTION.guardOverride, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTION.triggerOverride, async ({ ack, body, action, client }) => {
     await ack();
     const click = readClick(body, action);
     if (!click) return;
@@ -74,7 +74,7 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
       context,
       click,
       reasonModal({
-        callbackId: VIEW.overrideGuard,
+        callbackId: VIEW.overrideTrigger,
         title: 'Override the hold',
         submit: 'Override',
         prompt: `*${truncate(trigger?.title ?? click.target, 200)}* fired, so traffic shifts wait. Let them go ahead anyway? The trigger keeps watching; your name and reason go into the audit log and the report.`,
@@ -84,7 +84,7 @@ export function registerOperationActions(app: InteractionRouter, context: SlackC
     );
   });
 
-  app.view(VIEW.overrideGuard, async ({ ack, view, body, client }) => {
+  app.view(VIEW.overrideTrigger, async ({ ack, view, body, client }) => {
     const reason = await ackReason(view, ack, 'Say why the hold is overridden (it goes into the report).');
     if (!reason) return;
     const origin = readModalMetadata(view);

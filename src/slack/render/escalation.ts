@@ -92,6 +92,7 @@ export function renderEscalation(
   const [kind, triggerId] = splitKey(key);
   const live =
     current && escalation?.resolvedAt === undefined && escalation?.level === level && !isTerminal(deployment);
+  // `guard:<id>` is the stored escalation key of a rollback trigger (see deployments/engine/escalations.ts).
   if (kind === 'guard' && triggerId && live && !isRollingBack(deployment)) {
     elements.push({
       type: 'button',

@@ -54,11 +54,13 @@ export function parseTrafficUnknownKey(key: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function guardAlertKey(triggerId: string, firedAt: number): string {
+/** A fired rollback trigger's alert; `guard:` is the stored name of this message key (from when triggers were
+ * called guards), kept so alerts already posted are still found and updated. */
+export function triggerAlertKey(triggerId: string, firedAt: number): string {
   return `guard:${triggerId}:${firedAt}`;
 }
 
-export function parseGuardAlertKey(key: string): { triggerId: string; firedAt: number } | undefined {
+export function parseTriggerAlertKey(key: string): { triggerId: string; firedAt: number } | undefined {
   const match = /^guard:(.+):(\d+)$/.exec(key);
   return match ? { triggerId: match[1] as string, firedAt: Number(match[2]) } : undefined;
 }
@@ -281,7 +283,7 @@ export function renderTrafficUnknown(
 }
 
 /** A trigger held for its whole window on a checklist without automatic rollback: ask a human. */
-export function renderGuardAlert(
+export function renderTriggerAlert(
   deployment: Deployment,
   checklist: Checklist,
   triggerId: string,
@@ -309,6 +311,7 @@ export function renderGuardAlert(
         ? `_Hold overridden by ${mention(overridden.by)} ${slackTime(overridden.at)}: “${escapeText(truncate(overridden.reason, 300))}” — traffic shifts may go on; the trigger keeps watching._`
         : `${onCall} this trigger does not roll back by itself. Roll back now, or override the hold with a reason: until then no traffic shift sends more users to the new version.`,
   ];
+  // `guard.text` / `guard.actions`: block ids of alerts already posted (triggers were called guards), kept.
   const blocks: Block[] = [
     { type: 'section', block_id: 'guard.text', text: { type: 'mrkdwn', text: lines.join('\n') } },
   ];
@@ -325,7 +328,7 @@ export function renderGuardAlert(
     if (!overridden && deployment.status !== 'completed')
       elements.push({
         type: 'button',
-        action_id: ACTION.guardOverride,
+        action_id: ACTION.triggerOverride,
         text: { type: 'plain_text', text: 'Override hold…' },
         value: actionValue(deployment.id, triggerId),
       });

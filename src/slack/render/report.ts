@@ -181,7 +181,7 @@ function metricFields(report: DeploymentReport): types.MrkdwnElement[] {
     field('Rollback time', m.rollbackMs !== undefined ? formatDuration(m.rollbackMs) : '—'),
     field(
       'Issues found',
-      `${issues.total} (${plural(issues.failedChecks, 'failed check')}, ${plural(issues.firedGuards, 'trigger')} fired, ${plural(issues.escalations, 'escalation')})`,
+      `${issues.total} (${plural(issues.failedChecks, 'failed check')}, ${plural(issues.firedTriggers, 'trigger')} fired, ${plural(issues.escalations, 'escalation')})`,
     ),
     field(
       'Post-deployment issues',

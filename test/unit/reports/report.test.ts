@@ -334,7 +334,7 @@ describe('buildReport: a rolled-back canary', () => {
   it('fills the Deployment Metrics from what it observed, and the retrospective from what people said', () => {
     // The trigger held from 120 s before it fired (300 s) — but no earlier than new code took traffic
     // (187 s) — until the rollback was verified (375 s).
-    expect(report.guards).toEqual([
+    expect(report.triggers).toEqual([
       expect.objectContaining({
         triggerId: 'errors',
         heldSince: s(187),
@@ -343,7 +343,12 @@ describe('buildReport: a rolled-back canary', () => {
       }),
     ]);
     expect(report.metrics.degradedMs).toBe(375_000 - 187_000);
-    expect(report.metrics.issuesFound).toEqual({ total: 3, failedChecks: 1, firedGuards: 1, escalations: 1 });
+    expect(report.metrics.issuesFound).toEqual({
+      total: 3,
+      failedChecks: 1,
+      firedTriggers: 1,
+      escalations: 1,
+    });
     expect(report.metrics).toMatchObject({
       postDeploymentIssues: { critical: 1, major: 2, minor: 3 },
       userImpact: 'about 200 users saw errors',
@@ -492,7 +497,7 @@ describe('an aborted deployment with an automatic rollback trigger and heavy lis
     ]);
     const report = buildReport(state, checklist, events, s(500));
     expect(report.status).toBe('aborted');
-    expect(report.guards).toEqual([
+    expect(report.triggers).toEqual([
       expect.objectContaining({ triggerId: 'errors', automatic: true, heldSince: s(280), heldUntil: s(420) }),
     ]);
     expect(report.rollback).toMatchObject({ error: 'ingress changed meanwhile' });

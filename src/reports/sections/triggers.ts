@@ -1,47 +1,47 @@
 import type { Checklist } from '../../checklists/schema.js';
 import type { DeploymentEvent } from '../../deployments/engine.js';
 import type { Deployment } from '../../deployments/model.js';
-import type { GuardReport } from '../types.js';
+import type { TriggerReport } from '../types.js';
 
 // Rollback triggers that fired (or rolled back by themselves), and how long each held.
 
-export function buildGuards(
+export function buildTriggers(
   deployment: Deployment,
   checklist: Checklist,
   audit: readonly DeploymentEvent[],
   now: number,
-): GuardReport[] {
-  const triggers = new Map((checklist.rollback?.triggers ?? []).map((trigger) => [trigger.id, trigger]));
+): TriggerReport[] {
+  const definitions = new Map((checklist.rollback?.triggers ?? []).map((trigger) => [trigger.id, trigger]));
   const armedAt = deployment.guardsArmedAt ?? deployment.createdAt;
   const stop = deployment.rollback?.completedAt ?? deployment.endedAt ?? now;
-  const guards: GuardReport[] = [];
-  const open = new Map<string, GuardReport>();
+  const triggers: TriggerReport[] = [];
+  const open = new Map<string, TriggerReport>();
   const fire = (triggerId: string, firedAt: number, measured: string, automatic: boolean) => {
-    const trigger = triggers.get(triggerId);
-    const guard: GuardReport = {
+    const definition = definitions.get(triggerId);
+    const trigger: TriggerReport = {
       triggerId,
-      title: trigger?.title ?? triggerId,
+      title: definition?.title ?? triggerId,
       firedAt,
       measured,
       automatic,
-      heldSince: Math.min(firedAt, Math.max(armedAt, firedAt - (trigger?.for ?? 0))),
+      heldSince: Math.min(firedAt, Math.max(armedAt, firedAt - (definition?.for ?? 0))),
       heldUntil: Math.max(firedAt, stop),
     };
-    guards.push(guard);
-    return guard;
+    triggers.push(trigger);
+    return trigger;
   };
   for (const event of audit) {
     if (event.type === 'guard.fired')
       open.set(event.triggerId, fire(event.triggerId, event.at, event.measured, false));
     if (event.type === 'guard.overridden') {
-      const guard = open.get(event.triggerId);
-      if (guard) guard.overridden = { by: event.actor, at: event.at, reason: event.reason };
+      const trigger = open.get(event.triggerId);
+      if (trigger) trigger.overridden = { by: event.actor, at: event.at, reason: event.reason };
     }
     if (event.type === 'guard.cleared') {
-      const guard = open.get(event.triggerId);
-      if (guard) {
-        guard.clearedAt = event.at;
-        guard.heldUntil = Math.max(guard.firedAt, event.at);
+      const trigger = open.get(event.triggerId);
+      if (trigger) {
+        trigger.clearedAt = event.at;
+        trigger.heldUntil = Math.max(trigger.firedAt, event.at);
         open.delete(event.triggerId);
       }
     }
@@ -53,5 +53,5 @@ export function buildGuards(
   // A trigger that rolled back by itself never shows as fired: its rollback request carries it.
   const automatic = deployment.rollback?.trigger;
   if (automatic) fire(automatic.id, deployment.rollback?.requestedAt ?? now, automatic.measured, true);
-  return guards;
+  return triggers;
 }
