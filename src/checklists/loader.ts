@@ -82,14 +82,16 @@ function crossCheck(raw: unknown): LocalProblem[] {
             });
           else itemIds.set(itemId, formatPath(itemPath));
         }
-        for (const triggerId of asArray(asRecord(item.wait).guards)) {
-          if (typeof triggerId === 'string' && !triggerIds.has(triggerId)) {
-            problems.push({
-              path: [...itemPath, 'wait', 'guards'],
-              message: `no rollback trigger "${triggerId}"`,
-            });
+        // `triggers`, or its older name `guards`.
+        for (const key of ['triggers', 'guards'])
+          for (const triggerId of asArray(asRecord(item.wait)[key])) {
+            if (typeof triggerId === 'string' && !triggerIds.has(triggerId)) {
+              problems.push({
+                path: [...itemPath, 'wait', key],
+                message: `no rollback trigger "${triggerId}"`,
+              });
+            }
           }
-        }
         const signoffRole = asString(asRecord(item.signoff).role);
         const owner = asString(item.owner);
         if (item.kind === 'signoff' && owner && signoffRole && owner !== signoffRole) {

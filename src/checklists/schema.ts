@@ -243,11 +243,19 @@ export const itemSchema = z.discriminatedUnion('kind', [
       wait: z
         .object({
           duration: durationSchema,
-          /** Rollback triggers watched during the window; default all of the checklist's. `guards` is the
-           * stored name (checklist YAML, and checklists kept in Redis) of this rollback trigger list, kept. */
-          guards: z.array(idSchema).optional(),
+          /** Rollback triggers watched during the window (their ids); default all of the checklist's. */
+          triggers: z.array(idSchema).optional(),
+          /** The older name of `triggers`, still read; also the stored name (checklists kept in Redis). */
+          guards: z.array(idSchema).optional().describe('The older name of `triggers`, still read.'),
         })
-        .strict(),
+        .strict()
+        .superRefine((wait, context) => {
+          if (wait.triggers !== undefined && wait.guards !== undefined)
+            context.addIssue({ code: 'custom', message: oneName('triggers', 'guards') });
+        })
+        .transform(({ triggers, ...wait }) =>
+          triggers === undefined ? wait : { ...wait, guards: triggers },
+        ),
     })
     .strict(),
 ]);
@@ -266,13 +274,27 @@ export const phaseSchema = z
     sequential: z.boolean().default(false),
     /**
      * New code takes traffic once this phase opens (e.g. a rolling `kubectl apply`): the rollback
-     * triggers start watching. Without it they start at the first traffic shift. `starts_guards` is the
-     * stored name (checklist YAML, and checklists kept in Redis) of this rollback trigger switch, kept.
+     * triggers start watching. Without it they start at the first traffic shift.
      */
-    starts_guards: z.boolean().default(false),
+    starts_triggers: z.boolean().optional(),
+    /** The older name of `starts_triggers`, still read; also the stored name (checklists kept in Redis). */
+    starts_guards: z.boolean().optional().describe('The older name of `starts_triggers`, still read.'),
     items: z.array(itemSchema).min(1),
   })
-  .strict();
+  .strict()
+  .superRefine((phase, context) => {
+    if (phase.starts_triggers !== undefined && phase.starts_guards !== undefined)
+      context.addIssue({ code: 'custom', message: oneName('starts_triggers', 'starts_guards') });
+  })
+  .transform(({ starts_triggers, starts_guards, ...phase }) => ({
+    ...phase,
+    starts_guards: starts_triggers ?? starts_guards ?? false,
+  }));
+
+/** Both names of one setting given (the current one and the older one it replaced). */
+function oneName(current: string, older: string): string {
+  return `give \`${current}\` (its older name \`${older}\` is still read), not both`;
+}
 export type Phase = z.infer<typeof phaseSchema>;
 
 export const triggerSchema = z
