@@ -18,6 +18,7 @@ import { boltLogger } from './observability/bolt-logger.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import {
+  closeRedis,
   connectOrExplain,
   parseSentinels,
   RedisHealth,
@@ -327,8 +328,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
       await Promise.all(effects.map((effect) => effect.close()));
       await recovering;
       await inbox.stop();
-      await requests.quit().catch(() => requests.disconnect());
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(requests);
+      await closeRedis(redis);
     },
   };
 }

@@ -85,7 +85,32 @@ export function redisClient(
       })
     : new Redis(settings.url, options);
   (health ?? SILENT_HEALTH).watch(redis, name);
+  redis.on('end', () => restartUnlessClosed(redis));
   return redis;
+}
+
+/** Connections closed on purpose (closeRedis): their end is the end. */
+const closedOnPurpose = new WeakSet<Redis>();
+
+/** Closes a connection for good: waits for the replies under way (QUIT), else drops it. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  closedOnPurpose.add(redis);
+  await redis.quit().catch(() => redis.disconnect());
+}
+
+/**
+ * ioredis gives a connection up for good ('end', every command then "Connection is closed.") when a connect
+ * attempt is cut short, which is what a failover announced by the sentinels (+switch-master, see
+ * failoverDetector) does to a client that is reconnecting at that moment. Its retryStrategy never gets a
+ * say, so the connection starts again here, as that strategy would have.
+ */
+function restartUnlessClosed(redis: Redis): void {
+  if (closedOnPurpose.has(redis)) return;
+  const timer = setTimeout(() => {
+    if (closedOnPurpose.has(redis) || redis.status !== 'end') return;
+    redis.connect().catch(() => undefined); // a failure ends it again, and comes back here
+  }, 500);
+  timer.unref();
 }
 
 /** REDIS_SENTINELS (`host:port,host:port`) and REDIS_MASTER_NAME, as settings; undefined without them. */
@@ -139,6 +164,7 @@ export async function connectOrExplain(redis: Redis, where: string, timeoutMs = 
       }),
     ]);
   } catch (error) {
+    closedOnPurpose.add(redis);
     redis.disconnect();
     // No master found: the sentinels say why. Otherwise a timed-out command says more than the
     // connection's last error (there may be none).

@@ -5,7 +5,13 @@ import type { LoadedDeployment } from '../deployments/store.js';
 import type { SweepRound } from '../deployments/sweep.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { isConnectionError, type RedisHealth, type RedisSettings, redisClient } from './connection.js';
+import {
+  closeRedis,
+  isConnectionError,
+  type RedisHealth,
+  type RedisSettings,
+  redisClient,
+} from './connection.js';
 
 /**
  * What every effect of a decision (a check to run, a traffic operation, a timer, a trigger schedule, a
@@ -152,7 +158,7 @@ export abstract class JobQueue<T> implements ChangeListener {
   async close(): Promise<void> {
     await this.queue.close();
     // BullMQ leaves a connection it was given open.
-    await this.connection.quit().catch(() => this.connection.disconnect());
+    await closeRedis(this.connection);
   }
 }
 
@@ -192,7 +198,7 @@ export abstract class JobWorker<T> {
     try {
       await this.worker.close();
     } finally {
-      await this.connection.quit().catch(() => this.connection.disconnect());
+      await closeRedis(this.connection);
     }
   }
 }
