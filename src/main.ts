@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     logger,
     role: config.env.RUN_WORKERS ? 'all' : 'bot',
   }).catch((error: Error) => {
+    // For the platform's log (with the error's code, e.g. redis_unreachable), and for the person.
+    logger.fatal({ err: error }, 'cannot start');
     console.error(`Flightdeck cannot start: ${error.message}`);
     process.exit(1);
   });

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const { config } = result;
   const logger = createLogger({ level: config.env.LOG_LEVEL }).child({ process: 'worker' });
   const flightdeck = await startFlightdeck(config, { logger, role: 'worker' }).catch((error: Error) => {
+    logger.fatal({ err: error }, 'cannot start');
     console.error(`Flightdeck worker cannot start: ${error.message}`);
     process.exit(1);
   });
