@@ -26,7 +26,9 @@ describe('a bot that cannot start', () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stderr).toContain(`Flightdeck cannot start: cannot reach Redis at redis://127.0.0.1:${port}: connection refused`);
+    expect(failed?.stderr).toContain(
+      `Flightdeck cannot start: cannot reach Redis at redis://127.0.0.1:${port}: connection refused`,
+    );
     const lines = (failed?.stdout ?? '')
       .split('\n')
       .filter((line) => line.startsWith('{'))
