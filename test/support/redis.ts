@@ -14,3 +14,21 @@ export function uniquePrefix(label = 't'): string {
 export function connectTestRedis(): Redis {
   return new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
 }
+
+/**
+ * Connections to the test Redis that a test file opens as it goes (a store, each queue and worker) and
+ * closes together when it is done.
+ */
+export function testConnections(): { open(): Redis; closeAll(): Promise<void> } {
+  const opened: Redis[] = [];
+  return {
+    open() {
+      const redis = connectTestRedis();
+      opened.push(redis);
+      return redis;
+    },
+    async closeAll() {
+      await Promise.all(opened.splice(0).map((redis) => redis.quit().catch(() => undefined)));
+    },
+  };
+}

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checklistSchema } from '../../../src/checklists/schema.js';
 import { checkModules } from '../../../src/checks/index.js';
@@ -10,7 +9,7 @@ import { DeploymentService } from '../../../src/deployments/service.js';
 import { DeploymentStore } from '../../../src/deployments/store.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { queuePrefix } from '../../../src/redis/job-queue.js';
-import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+import { testConnections, uniquePrefix } from '../../support/redis.js';
 
 /**
  * The checks' queue and worker on a real Redis, without Slack: a phase's checks are queued as it opens,
@@ -52,12 +51,8 @@ const modules: CheckModules = {
 describe('CheckQueue and CheckWorker', () => {
   const prefix = uniquePrefix('checkworker');
   const logger = createLogger({ level: 'silent' });
-  const connections: Redis[] = [];
-  const connection = () => {
-    const redis = connectTestRedis();
-    connections.push(redis);
-    return redis;
-  };
+  const connections = testConnections();
+  const connection = connections.open;
   let store: DeploymentStore;
   let deployments: DeploymentService;
   let queue: CheckQueue;
@@ -93,7 +88,7 @@ describe('CheckQueue and CheckWorker', () => {
   afterAll(async () => {
     await worker?.close(1_000);
     await queue?.close();
-    await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+    await connections.closeAll();
   });
 
   it('runs a phase’s checks once each and records their verdicts with the worker’s clock', async () => {

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checklistSchema } from '../../../src/checklists/schema.js';
 import { CheckQueue, checkJobId } from '../../../src/checks/queue.js';
@@ -13,7 +12,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { queuePrefix } from '../../../src/redis/job-queue.js';
 import { RollbackTriggerQueue } from '../../../src/rollback-triggers/queue.js';
 import { OperationQueue } from '../../../src/traffic/operations.js';
-import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+import { testConnections, uniquePrefix } from '../../support/redis.js';
 
 /**
  * The periodic sweep (flightdeck.ts, deployments/sweep.ts) re-derives every effect's jobs from the stored
@@ -60,12 +59,8 @@ const checklist = checklistSchema.parse({
 
 const SERVICES = ['alpha', 'bravo', 'charlie'];
 
-const connections: Redis[] = [];
-function connection(): Redis {
-  const redis = connectTestRedis();
-  connections.push(redis);
-  return redis;
-}
+const connections = testConnections();
+const connection = connections.open;
 
 describe('the sweep', () => {
   const prefix = uniquePrefix('sweep');
@@ -111,7 +106,7 @@ describe('the sweep', () => {
 
   afterAll(async () => {
     await Promise.all(Object.values(effects ?? {}).map((effect) => effect.close()));
-    await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+    await connections.closeAll();
   });
 
   it('loads each open deployment once per round, however many effects it serves', async () => {

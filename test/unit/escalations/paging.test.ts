@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checklistSchema } from '../../../src/checklists/schema.js';
 import { serviceSchema } from '../../../src/config/schema.js';
@@ -10,7 +9,7 @@ import type { Page, Pager } from '../../../src/escalations/pager.js';
 import { PagingQueue, PagingWorker } from '../../../src/escalations/paging.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { queuePrefix } from '../../../src/redis/job-queue.js';
-import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+import { testConnections, uniquePrefix } from '../../support/redis.js';
 
 /**
  * Escalation levels and their pages on a real Redis, without Slack: the timers climb a chain level by
@@ -34,22 +33,18 @@ class RecordingPager implements Pager {
   }
 }
 
-const connections: Redis[] = [];
+const connections = testConnections();
 const closing: Array<{ close(): Promise<void> }> = [];
 afterAll(async () => {
   await Promise.all(closing.map((each) => each.close()));
-  await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+  await connections.closeAll();
 });
 
 /** One process's worth: store, engine, timers and paging, on a prefix of its own. */
 function start(pager: Pager) {
   const prefix = uniquePrefix('paging');
   const logger = createLogger({ level: 'silent' });
-  const connection = () => {
-    const redis = connectTestRedis();
-    connections.push(redis);
-    return redis;
-  };
+  const connection = connections.open;
   const store = new DeploymentStore(connection(), prefix);
   const deployments = new DeploymentService(store, {
     services: {

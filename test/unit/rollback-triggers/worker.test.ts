@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckSpec, checklistSchema } from '../../../src/checklists/schema.js';
 import { checkModules } from '../../../src/checks/index.js';
@@ -11,7 +10,7 @@ import { queuePrefix } from '../../../src/redis/job-queue.js';
 import { evaluateTrigger } from '../../../src/rollback-triggers/evaluate.js';
 import { RollbackTriggerQueue, rollbackTriggerScheduleId } from '../../../src/rollback-triggers/queue.js';
 import { RollbackTriggerWorker } from '../../../src/rollback-triggers/worker.js';
-import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+import { testConnections, uniquePrefix } from '../../support/redis.js';
 
 /**
  * Rollback triggers on a real Redis, without Slack or Prometheus: the schedule starts when the triggers
@@ -67,12 +66,8 @@ const modules: CheckModules = {
 describe('RollbackTriggerQueue and RollbackTriggerWorker', () => {
   const prefix = uniquePrefix('triggers');
   const logger = createLogger({ level: 'silent' });
-  const connections: Redis[] = [];
-  const connection = () => {
-    const redis = connectTestRedis();
-    connections.push(redis);
-    return redis;
-  };
+  const connections = testConnections();
+  const connection = connections.open;
   let clock = T0;
   const now = () => clock;
   let store: DeploymentStore;
@@ -103,7 +98,7 @@ describe('RollbackTriggerQueue and RollbackTriggerWorker', () => {
   afterAll(async () => {
     await worker?.close(1_000);
     await queue?.close();
-    await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+    await connections.closeAll();
   });
 
   it('fires nothing before a window spent under the new code, then fires one and rolls back for the other', async () => {

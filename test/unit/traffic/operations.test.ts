@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceSchema } from '../../../src/config/schema.js';
 import { DeploymentService } from '../../../src/deployments/service.js';
@@ -7,7 +6,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { queuePrefix } from '../../../src/redis/job-queue.js';
 import { OperationQueue, OperationWorker } from '../../../src/traffic/operations.js';
 import { smallChecklist } from '../../support/checklists.js';
-import { connectTestRedis, uniquePrefix } from '../../support/redis.js';
+import { testConnections, uniquePrefix } from '../../support/redis.js';
 
 /**
  * The traffic operations' queue and worker on a real Redis: the engine asks for a rollback, a job carries
@@ -21,12 +20,8 @@ const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 describe('OperationQueue and OperationWorker', () => {
   const prefix = uniquePrefix('operations');
   const logger = createLogger({ level: 'silent' });
-  const connections: Redis[] = [];
-  const connection = () => {
-    const redis = connectTestRedis();
-    connections.push(redis);
-    return redis;
-  };
+  const connections = testConnections();
+  const connection = connections.open;
   let clock = T0;
   const now = () => clock;
   let store: DeploymentStore;
@@ -63,7 +58,7 @@ describe('OperationQueue and OperationWorker', () => {
   afterAll(async () => {
     await worker?.close();
     await queue?.close();
-    await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+    await connections.closeAll();
   });
 
   it('carries out a rollback without a traffic strategy as one done by hand, stamped with its clock', async () => {
