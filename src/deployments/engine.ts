@@ -17,6 +17,7 @@ import {
   overrideTrigger,
   recordRollback,
   recordTraffic,
+  recordTrafficAfterAbort,
   recordTriggerCleared,
   recordTriggerFired,
   requestRollback,
@@ -84,6 +85,9 @@ function transition(checklist: Checklist, current: Deployment, command: Command)
   // The retrospective comes after the end, whatever the end was; so may a later deployment.
   if (command.type === 'record-retrospective') return recordRetrospective(current, command);
   if (command.type === 'supersede') return supersede(current, command);
+  // An abort ends the checklist, not the truth about traffic: a shift left unknown is still read back.
+  if (current.status === 'aborted' && command.type === 'traffic-result')
+    return recordTrafficAfterAbort(current, command);
   if (isTerminal(current) && !afterPromotion) {
     return reject('not_active', `This deployment is already ${current.status.replace('_', ' ')}.`);
   }

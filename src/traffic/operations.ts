@@ -128,8 +128,10 @@ export class OperationWorker extends JobWorker<OperationJob> {
       if (uncertain) return;
       outcome = await this.carryOut(loaded.state, kind);
     } else {
-      // Settled, read by a duplicate of this job, or nobody is left to tell (the deployment ended).
-      if (uncertain?.reads !== reread - 1 || isTerminal(loaded.state)) return;
+      // Settled, or read by a duplicate of this job. An ended deployment is still told where traffic is
+      // when it was aborted with a shift in doubt (the engine records that read and nothing else).
+      if (uncertain?.reads !== reread - 1) return;
+      if (isTerminal(loaded.state) && !(loaded.state.status === 'aborted' && kind === 'traffic')) return;
       outcome = await this.readAgain(loaded.state, operation, uncertain);
     }
     const now = this.now();

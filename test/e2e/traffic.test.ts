@@ -976,6 +976,30 @@ describe('under faults: what the thread does not know, it says', () => {
     expect(await h.bot.store.message(id, trafficFailureKey(run))).toBeUndefined();
   });
 
+  it('aborted while a switch is in doubt: the report does not claim blue, and the next read records green', async () => {
+    const { id } = await startDeployment(h, 'shop', '10.5.0', DEPLOYER);
+    const api = apiGoesAwayAfterThePatch();
+    infra.fakeKube.applyThenDrop('patch', SHOP_PATH);
+    await switchToGreen();
+    await until(id, (d) => (d.operation?.uncertain?.reads ?? 0) >= 2, 'two failed reads');
+    await h.driver.slash(DEPLOYER, 'C0SHOP', '/deploy', 'abort shop wrong build');
+    await until(id, (d) => d.status === 'aborted', 'the abort');
+    expect(liveSlot()).toBe('green');
+    const reportTs = await waitUntil(() => h.bot.store.message(id, REPORT_KEY), 'the report');
+    await h.bot.context.presenter.idle();
+    expect(JSON.stringify(h.slack.message('C0SHOP', reportTs)?.blocks)).not.toContain('blue live');
+
+    api.back();
+    const known = await until(id, (d) => d.operation === undefined, 'a read-back after the abort');
+    expect(known.status).toBe('aborted');
+    expect(known.traffic?.current).toMatchObject({ slot: 'green' });
+    // The report in the thread now shows the switch the read found.
+    await h.bot.context.presenter.idle();
+    expect(JSON.stringify(h.slack.message('C0SHOP', reportTs)?.blocks)).toMatch(
+      /Traffic steps:\*[^"]*green live/,
+    );
+  });
+
   it('a switch that did not land, then unreadable: "nothing was half-applied" only once a read shows blue', async () => {
     const { id } = await startDeployment(h, 'shop', '11.0.0', DEPLOYER);
     const api = apiGoesAwayAfterThePatch();

@@ -227,6 +227,90 @@ export function recordTraffic(
   return { ok: true, state, events };
 }
 
+/**
+ * A shift whose outcome was unknown when the deployment was aborted: the abort ends the checklist, not the
+ * truth about traffic, so the read-back is still recorded (and read again while unknown). Only where
+ * traffic is changes: no step is resolved, no watch starts, no trigger arms, nothing advances.
+ */
+export function recordTrafficAfterAbort(
+  current: Deployment,
+  command: Extract<Command, { type: 'traffic-result' }>,
+): Decision {
+  const operation = current.operation;
+  if (operation?.kind !== 'traffic' || operation.run !== command.run || !operation.target) {
+    return reject('not_active', `This deployment is already ${current.status.replace('_', ' ')}.`);
+  }
+  const { outcome } = command;
+  const target = operation.target as TrafficTarget;
+  const itemId = operation.itemId;
+  if (isUnknownOutcome(outcome)) {
+    const state = stillUnknown(current, operation, outcome, command.at);
+    const uncertain = state.operation?.uncertain as OutcomeUnknown;
+    return {
+      ok: true,
+      state,
+      events: [
+        {
+          type: 'traffic.unknown',
+          at: command.at,
+          actor: operation.requestedBy,
+          run: command.run,
+          target,
+          ...(itemId ? { itemId } : {}),
+          message: outcome.message,
+          reads: uncertain.reads,
+          nextAt: uncertain.nextAt,
+        },
+      ],
+    };
+  }
+  const state = copyForChange(current);
+  delete state.operation;
+  const unknownSince = operation.uncertain ? { unknownSince: operation.uncertain.since } : {};
+  if (outcome.ok) {
+    const traffic = state.traffic ?? { shifts: [] };
+    traffic.initial ??= outcome.before;
+    traffic.current = outcome.after;
+    traffic.shifts.push({
+      at: command.at,
+      by: operation.requestedBy,
+      ...(itemId ? { itemId } : {}),
+      target,
+      before: outcome.before,
+      after: outcome.after,
+      durationMs: outcome.durationMs,
+    });
+    state.traffic = traffic;
+    const event: DeploymentEvent = {
+      type: 'traffic.shifted',
+      at: command.at,
+      actor: operation.requestedBy,
+      run: command.run,
+      target,
+      ...(itemId ? { itemId } : {}),
+      before: outcome.before,
+      after: outcome.after,
+      durationMs: outcome.durationMs,
+      ...unknownSince,
+    };
+    return { ok: true, state, events: [event] };
+  }
+  if (outcome.state) state.traffic = { ...(state.traffic ?? { shifts: [] }), current: outcome.state };
+  const event: DeploymentEvent = {
+    type: 'traffic.failed',
+    at: command.at,
+    actor: operation.requestedBy,
+    run: command.run,
+    target,
+    ...(itemId ? { itemId } : {}),
+    code: outcome.code,
+    message: outcome.message,
+    ...(outcome.state ? { state: outcome.state } : {}),
+    ...unknownSince,
+  };
+  return { ok: true, state, events: [event] };
+}
+
 /** The outcome is (still) unknown: the operation stays in flight, to be read again at `rereadAt`. */
 function stillUnknown(
   current: Deployment,

@@ -36,7 +36,10 @@ export function buildTraffic(
       message: event.message,
     }));
   const initial = describeState(deployment.traffic?.initial);
-  const final = describeState(deployment.traffic?.current);
+  // A change whose outcome is unknown may have moved traffic: the last state read is not claimed as final.
+  const final = deployment.operation?.uncertain
+    ? 'unknown — a change may have been applied and no read has shown the cluster since'
+    : describeState(deployment.traffic?.current);
   return {
     ...(deployment.trafficStrategy ? { strategy: deployment.trafficStrategy } : {}),
     ...(initial ? { initial } : {}),

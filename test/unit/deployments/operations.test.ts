@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checklistSchema } from '../../../src/checklists/schema.js';
 import { type Command, decide, type StartParams, startDeployment } from '../../../src/deployments/engine.js';
 import { BOT_ACTOR, type Deployment } from '../../../src/deployments/model.js';
+import { buildReport } from '../../../src/reports/report.js';
 
 /** Traffic shifts, watch windows, rollback and pause in the pure engine. */
 
@@ -500,6 +501,56 @@ describe('an operation whose outcome is unknown', () => {
     ]);
     expect(failed.state.items.five).toMatchObject({ status: 'failed' });
     expect(run(failed.state, shift('five')).state.operation).toMatchObject({ run: 2 });
+  });
+
+  it('aborted while unknown: the read-back still tells where traffic is, and nothing else moves', () => {
+    const abort: Command = {
+      type: 'abort',
+      actor: 'U0REQ',
+      actorRoles: [],
+      reason: 'wrong build',
+      at: 3_000,
+    };
+    const aborted = run(uncertain().state, abort).state;
+    expect(aborted.status).toBe('aborted');
+    // The report does not claim the last state it read: it says traffic is unknown until a read tells.
+    expect(buildReport(aborted, canary, [], 3_000).traffic.final).toMatch(/^unknown/);
+    // Still unknown at the next read: still in flight, read again.
+    const again = run(aborted, unknown(1, 3_500, 5_500, 'cannot reach the Kubernetes API'));
+    expect(again.events).toEqual(['traffic.unknown']);
+    // Then a read shows the target: the deployment is over, but where traffic is is recorded.
+    const known = decide(canary, again.state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 6_000,
+      outcome: { ok: true, before: stable, after: at5, attempts: 1, durationMs: 4_000 },
+    });
+    if (!known.ok) throw new Error(known.message);
+    expect(known.events.map((event) => event.type)).toEqual(['traffic.shifted']);
+    expect(known.state.status).toBe('aborted');
+    expect(known.state.operation).toBeUndefined();
+    expect(known.state.traffic?.current).toEqual(at5);
+    expect(buildReport(known.state, canary, [], 6_000).traffic.final).toBe(at5.description);
+    // The step stays as it was (the checklist ended with the abort); no watch starts, no trigger arms.
+    expect(known.state.items.five?.status).not.toBe('done');
+    expect(known.state.guardsArmedAt).toBeUndefined();
+    // A read that shows the old state: recorded as not applied.
+    const notApplied = decide(canary, again.state, {
+      type: 'traffic-result',
+      run: 1,
+      at: 6_000,
+      outcome: {
+        ok: false,
+        code: 'not_applied',
+        message: 'not applied: a read-back shows canary 0%',
+        state: stable,
+      },
+    });
+    if (!notApplied.ok) throw new Error(notApplied.message);
+    expect(notApplied.events.map((event) => event.type)).toEqual(['traffic.failed']);
+    expect(notApplied.state.traffic?.current).toEqual(stable);
+    // Nothing else is taken after the abort.
+    expect(decide(canary, known.state, shift('five')).ok).toBe(false);
   });
 
   it('holds the flow: a phase whose items are all resolved does not close until the outcome is known', () => {
