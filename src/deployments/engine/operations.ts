@@ -16,6 +16,7 @@ import {
   type Decision,
   type DeploymentEvent,
   isUnknownOutcome,
+  type OperationOutcome,
   type UnknownOutcome,
 } from './types.js';
 
@@ -120,59 +121,13 @@ export function recordTraffic(
     return reject('unchanged', `Traffic operation ${command.run} is no longer current.`);
   }
   const { outcome } = command;
-  const target = operation.target as TrafficTarget;
-  const itemId = operation.itemId;
-  if (isUnknownOutcome(outcome)) {
-    const state = stillUnknown(current, operation, outcome, command.at);
-    const uncertain = state.operation?.uncertain as OutcomeUnknown;
-    return {
-      ok: true,
-      state,
-      events: [
-        {
-          type: 'traffic.unknown',
-          at: command.at,
-          actor: operation.requestedBy,
-          run: command.run,
-          target,
-          ...(itemId ? { itemId } : {}),
-          message: outcome.message,
-          reads: uncertain.reads,
-          nextAt: uncertain.nextAt,
-        },
-      ],
-    };
-  }
+  if (isUnknownOutcome(outcome)) return trafficStillUnknown(current, operation, outcome, command);
   const state = copyForChange(current);
   delete state.operation;
-  const events: DeploymentEvent[] = [];
-  const unknownSince = operation.uncertain ? { unknownSince: operation.uncertain.since } : {};
+  const target = operation.target as TrafficTarget;
+  const itemId = operation.itemId;
   if (outcome.ok) {
-    const traffic = state.traffic ?? { shifts: [] };
-    traffic.initial ??= outcome.before;
-    traffic.current = outcome.after;
-    traffic.shifts.push({
-      at: command.at,
-      by: operation.requestedBy,
-      ...(itemId ? { itemId } : {}),
-      target,
-      before: outcome.before,
-      after: outcome.after,
-      durationMs: outcome.durationMs,
-    });
-    state.traffic = traffic;
-    events.push({
-      type: 'traffic.shifted',
-      at: command.at,
-      actor: operation.requestedBy,
-      run: command.run,
-      target,
-      ...(itemId ? { itemId } : {}),
-      before: outcome.before,
-      after: outcome.after,
-      durationMs: outcome.durationMs,
-      ...unknownSince,
-    });
+    const events: DeploymentEvent[] = [recordShift(state, operation, outcome, command)];
     if (itemId) {
       state.items[itemId] = {
         status: 'done',
@@ -199,31 +154,19 @@ export function recordTraffic(
     // All traffic on the new code: post-deployment follow-ups count from now (T+30m, T+2h…).
     if ('slot' in target || target.weight === 100) scheduleFollowUps(checklist, state, command.at, events);
     advance(checklist, state, command.at, events);
-  } else {
-    if (outcome.state) state.traffic = { ...(state.traffic ?? { shifts: [] }), current: outcome.state };
-    events.push({
-      type: 'traffic.failed',
-      at: command.at,
-      actor: operation.requestedBy,
-      run: command.run,
-      target,
-      ...(itemId ? { itemId } : {}),
-      code: outcome.code,
-      message: outcome.message,
-      ...(outcome.state ? { state: outcome.state } : {}),
-      ...unknownSince,
-    });
-    if (itemId) {
-      state.items[itemId] = {
-        status: 'failed',
-        run: command.run,
-        at: command.at,
-        result: { outcome: 'failed', summary: outcome.message, attempts: 1, durationMs: 0, at: command.at },
-      };
-    }
-    // The flow held while the outcome was unknown; items resolved meanwhile may close the phase now.
-    if (operation.uncertain) advance(checklist, state, command.at, events);
+    return { ok: true, state, events };
   }
+  const events: DeploymentEvent[] = [recordFailure(state, operation, outcome, command)];
+  if (itemId) {
+    state.items[itemId] = {
+      status: 'failed',
+      run: command.run,
+      at: command.at,
+      result: { outcome: 'failed', summary: outcome.message, attempts: 1, durationMs: 0, at: command.at },
+    };
+  }
+  // The flow held while the outcome was unknown; items resolved meanwhile may close the phase now.
+  if (operation.uncertain) advance(checklist, state, command.at, events);
   return { ok: true, state, events };
 }
 
@@ -241,74 +184,101 @@ export function recordTrafficAfterAbort(
     return reject('not_active', `This deployment is already ${current.status.replace('_', ' ')}.`);
   }
   const { outcome } = command;
-  const target = operation.target as TrafficTarget;
-  const itemId = operation.itemId;
-  if (isUnknownOutcome(outcome)) {
-    const state = stillUnknown(current, operation, outcome, command.at);
-    const uncertain = state.operation?.uncertain as OutcomeUnknown;
-    return {
-      ok: true,
-      state,
-      events: [
-        {
-          type: 'traffic.unknown',
-          at: command.at,
-          actor: operation.requestedBy,
-          run: command.run,
-          target,
-          ...(itemId ? { itemId } : {}),
-          message: outcome.message,
-          reads: uncertain.reads,
-          nextAt: uncertain.nextAt,
-        },
-      ],
-    };
-  }
+  if (isUnknownOutcome(outcome)) return trafficStillUnknown(current, operation, outcome, command);
   const state = copyForChange(current);
   delete state.operation;
-  const unknownSince = operation.uncertain ? { unknownSince: operation.uncertain.since } : {};
-  if (outcome.ok) {
-    const traffic = state.traffic ?? { shifts: [] };
-    traffic.initial ??= outcome.before;
-    traffic.current = outcome.after;
-    traffic.shifts.push({
-      at: command.at,
-      by: operation.requestedBy,
-      ...(itemId ? { itemId } : {}),
-      target,
-      before: outcome.before,
-      after: outcome.after,
-      durationMs: outcome.durationMs,
-    });
-    state.traffic = traffic;
-    const event: DeploymentEvent = {
-      type: 'traffic.shifted',
-      at: command.at,
-      actor: operation.requestedBy,
-      run: command.run,
-      target,
-      ...(itemId ? { itemId } : {}),
-      before: outcome.before,
-      after: outcome.after,
-      durationMs: outcome.durationMs,
-      ...unknownSince,
-    };
-    return { ok: true, state, events: [event] };
-  }
-  if (outcome.state) state.traffic = { ...(state.traffic ?? { shifts: [] }), current: outcome.state };
-  const event: DeploymentEvent = {
-    type: 'traffic.failed',
+  const event = outcome.ok
+    ? recordShift(state, operation, outcome, command)
+    : recordFailure(state, operation, outcome, command);
+  return { ok: true, state, events: [event] };
+}
+
+type TrafficResult = Extract<Command, { type: 'traffic-result' }>;
+
+/** Still unknown after a read: in flight, read again at `rereadAt`, and the thread says so. */
+function trafficStillUnknown(
+  current: Deployment,
+  operation: Operation,
+  outcome: UnknownOutcome,
+  command: TrafficResult,
+): Decision {
+  const state = stillUnknown(current, operation, outcome, command.at);
+  const uncertain = state.operation?.uncertain as OutcomeUnknown;
+  return {
+    ok: true,
+    state,
+    events: [
+      {
+        type: 'traffic.unknown',
+        at: command.at,
+        actor: operation.requestedBy,
+        run: command.run,
+        target: operation.target as TrafficTarget,
+        ...(operation.itemId ? { itemId: operation.itemId } : {}),
+        message: outcome.message,
+        reads: uncertain.reads,
+        nextAt: uncertain.nextAt,
+      },
+    ],
+  };
+}
+
+/** A read-back shows the target: traffic is there now, and the shift joins the record. */
+function recordShift(
+  state: Deployment,
+  operation: Operation,
+  outcome: Extract<OperationOutcome, { ok: true }>,
+  command: TrafficResult,
+): DeploymentEvent {
+  const target = operation.target as TrafficTarget;
+  const itemId = operation.itemId;
+  const traffic = state.traffic ?? { shifts: [] };
+  traffic.initial ??= outcome.before;
+  traffic.current = outcome.after;
+  traffic.shifts.push({
+    at: command.at,
+    by: operation.requestedBy,
+    ...(itemId ? { itemId } : {}),
+    target,
+    before: outcome.before,
+    after: outcome.after,
+    durationMs: outcome.durationMs,
+  });
+  state.traffic = traffic;
+  return {
+    type: 'traffic.shifted',
     at: command.at,
     actor: operation.requestedBy,
     run: command.run,
     target,
     ...(itemId ? { itemId } : {}),
+    before: outcome.before,
+    after: outcome.after,
+    durationMs: outcome.durationMs,
+    ...(operation.uncertain ? { unknownSince: operation.uncertain.since } : {}),
+  };
+}
+
+/** The shift failed (or a read shows it did not land): traffic is where the cluster says, if it said. */
+function recordFailure(
+  state: Deployment,
+  operation: Operation,
+  outcome: Exclude<OperationOutcome, { ok: true } | UnknownOutcome>,
+  command: TrafficResult,
+): DeploymentEvent {
+  if (outcome.state) state.traffic = { ...(state.traffic ?? { shifts: [] }), current: outcome.state };
+  return {
+    type: 'traffic.failed',
+    at: command.at,
+    actor: operation.requestedBy,
+    run: command.run,
+    target: operation.target as TrafficTarget,
+    ...(operation.itemId ? { itemId: operation.itemId } : {}),
     code: outcome.code,
     message: outcome.message,
     ...(outcome.state ? { state: outcome.state } : {}),
-    ...unknownSince,
+    ...(operation.uncertain ? { unknownSince: operation.uncertain.since } : {}),
   };
-  return { ok: true, state, events: [event] };
 }
 
 /** The outcome is (still) unknown: the operation stays in flight, to be read again at `rereadAt`. */
