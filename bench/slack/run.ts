@@ -7,7 +7,8 @@
  * and presenter settings, ../support/bot.ts), fake Slack and key prefix on one private Redis. A release
  * day in one channel: the teams type `/deploy start` (signed, through Bolt's receiver) within the first
  * BENCH_SLACK_START_SPREAD_MS (default 60000), all at once with `0`, then walk their three phases by
- * clicking Done on the buttons their thread shows (signed block_actions), each click after a think time
+ * clicking Done on the buttons their thread shows (signed block_actions: in the phase's message, or in the
+ * card when the deployment started while the channel was busy and its phases fold there), each click after a think time
  * drawn evenly from BENCH_SLACK_THINK_MS (`min-max` in ms, default 5000-30000: reading, checking a
  * dashboard; `0` clicks as soon as the button shows). The draws are seeded: every run draws the same.
  * Once all have completed and the presenter has nothing left to send, the figures come from the fake's call
@@ -17,14 +18,14 @@
  * - updates_per_min_max: the most chat.update calls Slack took in any 60 s;
  * - http_429: calls answered 429, any method;
  * - stale_thread_p99_s: per deployment, from its last change (its last audit entry, Redis time) until
- *   every message of its thread (card, phases, report) showed its final content (the fake's post and
+ *   every message of its thread (card, phases unless folded, report) showed its final content (the fake's post and
  *   update times); the 99th percentile over the deployments (nearest rank). Target: 10 s.
  * Every thread is also checked: one card, each message once, every item shown done, the report there.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeploymentStore } from '../../src/deployments/store.js';
+import { DeploymentStore, type ThreadLayout } from '../../src/deployments/store.js';
 import type { FakeSlack } from '../../src/sandbox/slack/fake-slack.js';
 import { SLACK_LIMITS } from '../../src/sandbox/slack/pace.js';
 import { SlackDriver } from '../../src/sandbox/slack/slack-driver.js';
@@ -56,6 +57,8 @@ const POLL_MS = 50;
 
 interface Row {
   deployments: number;
+  /** Deployments whose phases showed in their card (the channel was busy when they started). */
+  folded: number;
   durationS: number;
   posts: number;
   updates: number;
@@ -163,18 +166,16 @@ async function startAndWalk(context: Context, index: number): Promise<{ id: stri
   const answer = await driver.slash(DEPLOYER, CHANNEL, '/deploy', `start ${service} 1.0.0`);
   if (answer.status !== 200) throw new Error(`/deploy start ${service} answered HTTP ${answer.status}`);
   const id = await waitFor(() => store.activeFor(service, ENVIRONMENT), `${service} to start`, WAIT_MS, 250);
+  // A threaded deployment shows a phase's buttons in the phase's message, a folded one in its card.
+  const shownIn = (phaseId: string) => [`${id}|${phaseMessageKey(phaseId, 0)}`, `${id}|${CARD_KEY}`];
   for (const [phase, { id: phaseId, items }] of PHASES.entries()) {
-    const key = `${id}|${phaseMessageKey(phaseId, 0)}`;
-    const message = await waitFor(
-      async () => messages.get(key)?.[0],
-      `${service}'s ${phaseId} message`,
-      WAIT_MS,
-      POLL_MS,
-    );
     for (let item = 0; item < items.length; item++) {
       const value = `${id}|${itemId(phase, item)}`;
-      await waitFor(
-        async () => (hasButton(message.blocks, ACTION.itemDone, value) ? true : undefined),
+      const message = await waitFor(
+        async () =>
+          shownIn(phaseId)
+            .map((key) => messages.get(key)?.[0])
+            .find((candidate) => candidate && hasButton(candidate.blocks, ACTION.itemDone, value)),
         `the Done button of ${value}`,
         WAIT_MS,
         POLL_MS,
@@ -198,17 +199,26 @@ async function startAndWalk(context: Context, index: number): Promise<{ id: stri
   return { id, startedAt };
 }
 
-/** What is wrong with a deployment's thread at the end, if anything. */
-function threadProblems(context: Context, id: string): string[] {
+/**
+ * What is wrong with a deployment's thread at the end, if anything. Threaded: a message per phase, each
+ * showing its items done. Folded (a busy channel): no phase messages, the card counting every item done.
+ */
+function threadProblems(context: Context, id: string, layout: ThreadLayout): string[] {
   const { slack, messages } = context;
   const problems: string[] = [];
   const copies = (key: string) => messages.get(`${id}|${key}`) ?? [];
-  for (const key of [CARD_KEY, ...PHASES.map((phase) => phaseMessageKey(phase.id, 0)), REPORT_KEY]) {
-    if (copies(key).length !== 1) problems.push(`${id}: ${copies(key).length} copies of ${key}`);
+  const phaseKeys = PHASES.map((phase) => phaseMessageKey(phase.id, 0));
+  for (const key of [CARD_KEY, ...phaseKeys, REPORT_KEY]) {
+    const wanted = layout === 'folded' && phaseKeys.includes(key) ? 0 : 1;
+    if (copies(key).length !== wanted) problems.push(`${id}: ${copies(key).length} copies of ${key}`);
   }
   const card = copies(CARD_KEY)[0];
   if (card && !JSON.stringify(card.blocks).includes('*Completed*'))
     problems.push(`${id}: the card does not say completed`);
+  const items = PHASES.reduce((sum, phase) => sum + phase.items.length, 0);
+  if (layout === 'folded' && card && !JSON.stringify(card.blocks).includes(`${items}/${items} items`))
+    problems.push(`${id}: the folded card does not count ${items} of ${items} items done`);
+  if (layout === 'folded') return problems;
   for (const phase of PHASES) {
     const shown = JSON.stringify(copies(phaseMessageKey(phase.id, 0))[0]?.blocks ?? []);
     const done = shown.match(/done by <@/g)?.length ?? 0;
@@ -279,8 +289,11 @@ async function measure(redis: PrivateRedis, deployments: number): Promise<Row> {
   const stale: number[] = [];
   const cardWaits: number[] = [];
   const problems: string[] = [];
+  let folded = 0;
   for (const { id, startedAt: askedAt } of walked) {
-    problems.push(...threadProblems(context, id));
+    const layout = (await context.store.threadLayout(id)) ?? 'threaded';
+    if (layout === 'folded') folded++;
+    problems.push(...threadProblems(context, id, layout));
     const thread = [...context.messages.entries()]
       .filter(([key]) => key.startsWith(`${id}|`))
       .flatMap(([, copies]) => copies);
@@ -293,6 +306,7 @@ async function measure(redis: PrivateRedis, deployments: number): Promise<Row> {
   stale.sort((a, b) => a - b);
   return {
     deployments,
+    folded,
     durationS: (lastCompletedAt - startedAt) / 1_000,
     posts: posts.length,
     updates: updates.length,
@@ -323,12 +337,22 @@ async function measure(redis: PrivateRedis, deployments: number): Promise<Row> {
 // ---------------------------------------------------------------------------------------------------------
 
 function resultsTable(rows: Row[]): string {
-  const header = ['deployments', 'run s', 'posts', 'updates', 'posts/s/ch max', 'updates/min max', '429s'];
+  const header = [
+    'deployments',
+    'folded',
+    'run s',
+    'posts',
+    'updates',
+    'posts/s/ch max',
+    'updates/min max',
+    '429s',
+  ];
   header.push('card wait max s', 'stale p50 s', 'stale p99 s', 'stale max s', 'drain s', 'cpu s');
   return table(
     header,
     rows.map((row) => [
       String(row.deployments),
+      String(row.folded),
       fixed(row.durationS, 0),
       String(row.posts),
       String(row.updates),
@@ -347,7 +371,7 @@ function resultsTable(rows: Row[]): string {
 }
 
 const LEGEND = [
-  'run s: first /deploy start -> last deployment completed. posts / updates: calls Slack took (429s not',
+  'folded: deployments whose phases showed in their card (started while the channel had posts in line). run s: first /deploy start -> last deployment completed. posts / updates: calls Slack took (429s not',
   "counted). card wait: /deploy start -> the card in the channel. stale: a thread's last change -> every",
   'message of it showing its final content. drain: last completion -> the presenter idle. cpu: CPU seconds',
   'of bot/redis/bench (this process: the fake Slack and the clicking)/everything else.',

@@ -1,7 +1,8 @@
 /**
  * bench:slack's installation: many services sharing one channel (a team's #deploys), each running the same
  * three-phase manual checklist whose items are open to everyone (`owner: anyone`), so many different
- * people click. A deployment posts five messages (card, three phases, report), as in the issue's run.
+ * people click. A threaded deployment posts five messages (card, three phases, report), as in the issue's
+ * run; one started while the channel is busy folds its phases into its card and posts two.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

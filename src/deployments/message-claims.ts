@@ -9,10 +9,18 @@ import { luaScript } from './lua.js';
  *                    the claim it made at that time
  *   dep:<id>:shown   hash  message key -> digest of the content Slack shows (updates that change nothing
  *                    are not sent, whichever replica sent the last one)
+ *   dep:<id>:layout  string  how the thread shows the phases (ThreadLayout), chosen once before the card
  *
  * A message is posted once across replicas: a poster first claims its key (scripts/claim-message.lua, one
  * compare-and-set), then records the ts Slack gave it (setMessage) or gives the claim up (release).
  */
+
+/**
+ * How a deployment's thread shows its phases: `threaded`, a message per phase under the card; `folded`,
+ * the open phase inside the card itself (a busy channel: fewer posts where Slack allows about one a
+ * second). Chosen once, before the card is posted, and kept for the deployment's life.
+ */
+export type ThreadLayout = 'threaded' | 'folded';
 
 /** What a claim to post a message got: see scripts/claim-message.lua. */
 export type MessageClaim = 'new' | 'taken-over';
@@ -55,6 +63,22 @@ export class MessageClaims {
 
   private shownKey(id: string): string {
     return `${this.prefix}:dep:${id}:shown`;
+  }
+
+  private layoutKey(id: string): string {
+    return `${this.prefix}:dep:${id}:layout`;
+  }
+
+  /** The thread's layout as first chosen: `wanted` unless a replica (or an earlier try) chose already. */
+  async chooseLayout(id: string, wanted: ThreadLayout): Promise<ThreadLayout> {
+    const set = await this.redis.set(this.layoutKey(id), wanted, 'NX');
+    return set === 'OK' ? wanted : ((await this.layout(id)) ?? wanted);
+  }
+
+  /** The thread's layout, once chosen (threads from before layouts were chosen have none: threaded). */
+  async layout(id: string): Promise<ThreadLayout | undefined> {
+    const value = await this.redis.get(this.layoutKey(id));
+    return value === 'threaded' || value === 'folded' ? value : undefined;
   }
 
   /**

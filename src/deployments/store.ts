@@ -6,7 +6,7 @@ import type { CheckRun } from '../checks/types.js';
 import { decodeAuditEvent, encodeAuditEvent } from './audit-codec.js';
 import type { DeploymentEvent } from './engine.js';
 import { luaScript } from './lua.js';
-import { type MessageClaim, MessageClaims } from './message-claims.js';
+import { type MessageClaim, MessageClaims, type ThreadLayout } from './message-claims.js';
 import { type Deployment, isRollingBack, isTerminal } from './model.js';
 
 /**
@@ -19,6 +19,7 @@ import { type Deployment, isRollingBack, isTerminal } from './model.js';
  *   dep:<id>:slack       hash  Slack message timestamps by message key (card, phase parts, summary), and
  *                        claims to post them (./message-claims.ts)
  *   dep:<id>:shown       hash  message key -> digest of the content Slack shows (./message-claims.ts)
+ *   dep:<id>:layout      string  the thread's layout, threaded or folded (./message-claims.ts)
  *   dep:<id>:started     hash  item id -> the check run a worker has started
  *   dep:<id>:guards      hash  rollback trigger id -> since when its HTTP condition has been failing
  *                        (`guards`: its stored name from when triggers were called guards, kept)
@@ -37,7 +38,7 @@ const CREATE_SCRIPT = luaScript('create');
 const COMMIT_SCRIPT = luaScript('commit');
 const LOAD_SCRIPT = luaScript('load');
 
-export type { MessageClaim } from './message-claims.js';
+export type { MessageClaim, ThreadLayout } from './message-claims.js';
 
 export interface LoadedDeployment {
   state: Deployment;
@@ -374,6 +375,15 @@ export class DeploymentStore {
     claimedAt?: number,
   ): Promise<boolean> {
     return this.claims.setMessage(id, messageKey, ts, shown, claimedAt);
+  }
+
+  /** See MessageClaims.chooseLayout. */
+  chooseThreadLayout(id: string, wanted: ThreadLayout): Promise<ThreadLayout> {
+    return this.claims.chooseLayout(id, wanted);
+  }
+
+  threadLayout(id: string): Promise<ThreadLayout | undefined> {
+    return this.claims.layout(id);
   }
 
   shownContent(id: string, messageKey: string): Promise<string | undefined> {

@@ -22,6 +22,8 @@ interface Channel {
   heldUntil: number;
   /** The channel's last post in line; the next one starts when it has settled. */
   tail: Promise<unknown>;
+  /** Posts asked for and not settled yet (the one being sent included). */
+  inLine: number;
 }
 
 export class PostQueue {
@@ -36,13 +38,30 @@ export class PostQueue {
   run<T>(channel: string, post: () => Promise<T>): Promise<T> {
     let state = this.channels.get(channel);
     if (!state) {
-      state = { tokens: this.pace.burst, refilledAt: this.now(), heldUntil: 0, tail: Promise.resolve() };
+      state = {
+        tokens: this.pace.burst,
+        refilledAt: this.now(),
+        heldUntil: 0,
+        tail: Promise.resolve(),
+        inLine: 0,
+      };
       this.channels.set(channel, state);
     }
     const current = state;
-    const turn = current.tail.then(() => this.send(current, post));
+    current.inLine += 1;
+    const turn = current.tail
+      .then(() => this.send(current, post))
+      .finally(() => {
+        current.inLine -= 1;
+      });
     current.tail = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** How many posts are in line for the channel (the one being sent included): at Slack's pace, about as
+   * many seconds before a post asked for now goes out. */
+  waiting(channel: string): number {
+    return this.channels.get(channel)?.inLine ?? 0;
   }
 
   private async send<T>(channel: Channel, post: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import type { Checklist, Item } from '../checklists/schema.js';
 import { findItem, ownerRole } from '../deployments/engine.js';
 import { type Deployment, isResolved, isTerminal } from '../deployments/model.js';
 import type { Catalogue, Change, ChangeListener } from '../deployments/service.js';
-import type { DeploymentStore, LoadedDeployment, MessageClaim } from '../deployments/store.js';
+import type { DeploymentStore, LoadedDeployment, MessageClaim, ThreadLayout } from '../deployments/store.js';
 import { splitKey } from '../escalations/describe.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
@@ -20,6 +20,7 @@ import {
   parseEscalationMessageKey,
   renderEscalation,
 } from './render/escalation.js';
+import { canFold, renderFoldedCard } from './render/folded-card.js';
 import { mention, type SlackMessage } from './render/format.js';
 import {
   parseRollbackMessageKey,
@@ -36,6 +37,7 @@ import { REPORT_KEY, renderReportMessage } from './render/report.js';
 import { CARD_KEY, renderStatusCard } from './render/status-card.js';
 import {
   expectedMessages,
+  foldIntoCard,
   itemMessageKey,
   keysToUpdate,
   planChange,
@@ -71,6 +73,11 @@ export interface PresenterOptions {
   postsPerSecond?: number;
   postBurst?: number;
   /**
+   * A new deployment's phases fold into its card (ThreadLayout `folded`) when its channel already has this
+   * many posts in line, about as many seconds of Slack's pace (default 8; Infinity: never; 0: always).
+   */
+  foldWhenPostsWaiting?: number;
+  /**
    * Mentions that notify a role's people (failure replies, alerts), leaving out the people in `except`;
    * undefined for a role not defined.
    */
@@ -78,6 +85,11 @@ export interface PresenterOptions {
 }
 
 type StartOutcome = { ok: true; ts: string } | { ok: false; error: string };
+
+/** See PresenterOptions.foldWhenPostsWaiting. */
+export const DEFAULT_FOLD_WHEN_POSTS_WAITING = 8;
+/** Layouts remembered per deployment (each is one Redis read to learn again). */
+const LAYOUTS_REMEMBERED = 10_000;
 
 /** Posts tried per message before it is left to the next catch-up (each unanswered one is looked for). */
 const POST_ATTEMPTS = 3;
@@ -90,6 +102,9 @@ export class SlackPresenter implements ChangeListener {
   /** Per-deployment chain of posts, so a thread's messages appear in order. */
   private readonly queues = new Map<string, Promise<void>>();
   private readonly starts = new Map<string, Promise<StartOutcome>>();
+  /** Each deployment's thread layout, once read or chosen (it never changes). */
+  private readonly layouts = new Map<string, ThreadLayout>();
+  private readonly foldWhenPostsWaiting: number;
 
   constructor(
     private readonly client: webApi.WebClient,
@@ -113,6 +128,7 @@ export class SlackPresenter implements ChangeListener {
       perSecond: options.postsPerSecond ?? DEFAULT_POST_PACE.perSecond,
       burst: options.postBurst ?? DEFAULT_POST_PACE.burst,
     });
+    this.foldWhenPostsWaiting = options.foldWhenPostsWaiting ?? DEFAULT_FOLD_WHEN_POSTS_WAITING;
     const mentions = options.mentions ?? (() => undefined);
     this.mentions = (role) => mentions(role) ?? `*${role}*`;
     this.mentionsIfDefined = mentions;
@@ -208,7 +224,7 @@ export class SlackPresenter implements ChangeListener {
     await this.enqueue(id, async () => {
       missing = await this.postMissing(loaded);
     });
-    this.markDirty(loaded.state, loaded.checklist, 'all');
+    await this.markDirty(loaded.state, loaded.checklist, 'all');
     // Still missing: a process that died while posting holds the claim. Once it is stale, post.
     if (missing && retry && !this.closed) {
       const timer = setTimeout(() => {
@@ -240,7 +256,8 @@ export class SlackPresenter implements ChangeListener {
       if (!loaded || !this.stillCaughtUp(loaded.state)) continue;
       // One read of the thread's message ids tells whether anything is missing (the usual answer: no).
       const posted = await this.store.messages(id);
-      const missing = expectedMessages(loaded.state, loaded.checklist).some(
+      const layout = (await this.layoutOf(id)) === 'folded' ? 'folded' : 'threaded';
+      const missing = expectedMessages(loaded.state, loaded.checklist, layout).some(
         (key) => !posted[key] || posted[key].startsWith('posting:'),
       );
       if (missing)
@@ -255,8 +272,9 @@ export class SlackPresenter implements ChangeListener {
   private async postMissing(loaded: LoadedDeployment): Promise<boolean> {
     const card = await this.ensureCard(loaded);
     if (!card.ok) return false;
-    for (const { index } of postedPhases(loaded.state, loaded.checklist))
-      await this.ensurePhase(loaded, index);
+    if ((await this.layoutOf(loaded.state.id)) === 'threaded')
+      for (const { index } of postedPhases(loaded.state, loaded.checklist))
+        await this.ensurePhase(loaded, index);
     // The report of a deployment that ended while the process that ended it died before posting it.
     if (isTerminal(loaded.state))
       await this.ensurePosted(loaded.state.id, REPORT_KEY, (fresh) => this.report(fresh), {
@@ -302,10 +320,12 @@ export class SlackPresenter implements ChangeListener {
         case 'phase':
           // Rendered from the newest state (ensurePosted loads it): the phase may have moved on while
           // earlier posts were queued.
-          await this.ensurePhase(loaded, step.index);
+          if ((await this.layoutOf(deployment.id)) === 'folded')
+            await this.markKeys(deployment, checklist, [CARD_KEY]);
+          else await this.ensurePhase(loaded, step.index);
           break;
         case 'update':
-          this.markKeys(deployment, checklist, step.keys);
+          await this.markKeys(deployment, checklist, step.keys);
           break;
         case 'refresh':
           await this.refresh(deployment, checklist, step);
@@ -372,15 +392,52 @@ export class SlackPresenter implements ChangeListener {
     const { state } = loaded;
     const existing = await this.store.message(state.id, CARD_KEY);
     if (existing) return { ok: true, ts: existing };
+    await this.chooseLayout(loaded);
     const at = Date.now();
     const claim = await this.store.claimMessage(state.id, CARD_KEY, at);
     if (!claim) {
       const ts = await this.waitForMessage(state.id, CARD_KEY);
       return ts ? { ok: true, ts } : { ok: false, error: 'another replica is posting the card' };
     }
-    return this.postOnce(state.id, CARD_KEY, { kind: claim, at }, (fresh) =>
-      this.card(fresh.state, fresh.checklist),
-    );
+    return this.postOnce(state.id, CARD_KEY, { kind: claim, at }, (fresh) => this.card(fresh));
+  }
+
+  /**
+   * Chooses the thread's layout before its card is posted, once across replicas: folded when the channel
+   * has so many posts in line that a message per phase would keep threads behind (Slack takes about one
+   * post a second per channel), and the checklist's phases fit in the card.
+   */
+  private async chooseLayout({ state, checklist }: LoadedDeployment): Promise<void> {
+    if (this.layouts.has(state.id)) return;
+    const waiting = this.posts.waiting(state.channel);
+    const wanted = waiting >= this.foldWhenPostsWaiting && canFold(checklist) ? 'folded' : 'threaded';
+    const layout =
+      (await this.store.threadLayout(state.id)) ?? (await this.store.chooseThreadLayout(state.id, wanted));
+    if (layout === 'folded')
+      this.logger.info(
+        { deploymentId: state.id, channel: state.channel, postsWaiting: waiting },
+        'busy channel: the phases show in the status card',
+      );
+    this.remember(state.id, layout);
+  }
+
+  /** The thread's layout; 'unknown' when Redis could not say (both are then updated, see markKeys). */
+  private async layoutOf(id: string): Promise<ThreadLayout | 'unknown'> {
+    const known = this.layouts.get(id);
+    if (known) return known;
+    try {
+      const stored = await this.store.threadLayout(id);
+      if (stored) this.remember(id, stored);
+      // None stored: the card is not posted yet, or was before layouts were chosen.
+      return stored ?? 'threaded';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  private remember(id: string, layout: ThreadLayout): void {
+    if (this.layouts.size >= LAYOUTS_REMEMBERED) this.layouts.clear();
+    this.layouts.set(id, layout);
   }
 
   private async ensurePhase(loaded: LoadedDeployment, index: number): Promise<void> {
@@ -499,7 +556,7 @@ export class SlackPresenter implements ChangeListener {
           this.logger.warn({ ...log, ts: found.found }, 'adopted a message Slack already had');
           await this.store.setMessage(id, key, found.found);
           // It shows what its poster rendered back then.
-          this.markDirty(loaded.state, loaded.checklist, [key]);
+          await this.markDirty(loaded.state, loaded.checklist, [key]);
           return { ok: true, ts: found.found };
         }
       }
@@ -555,7 +612,8 @@ export class SlackPresenter implements ChangeListener {
       }
       // A change may have landed while we posted (here or on another replica, whose update found no
       // message yet): make sure the message catches up. Only the revision is read to find out.
-      if ((await this.store.revision(id)) !== shown.rev) this.markDirty(shown.state, shown.checklist, [key]);
+      if ((await this.store.revision(id)) !== shown.rev)
+        await this.markDirty(shown.state, shown.checklist, [key]);
       return { ok: true, ts };
     }
     // Slack may hold it: the claim stays stale, so whoever posts next (the catch-up) looks first.
@@ -632,7 +690,7 @@ export class SlackPresenter implements ChangeListener {
           ? (key: string) => parseTriggerAlertKey(key) !== undefined
           : (key: string) => parseTrafficUnknownKey(key) !== undefined;
     const keys = Object.keys(await this.store.messages(deployment.id)).filter(belongs);
-    if (keys.length > 0) this.markDirty(deployment, checklist, keys);
+    if (keys.length > 0) await this.markDirty(deployment, checklist, keys);
   }
 
   /** Who a level calls: `owner` means the owners of what waits (falling back to the deployers). */
@@ -701,20 +759,47 @@ export class SlackPresenter implements ChangeListener {
     );
   }
 
-  private card(state: Deployment, checklist: Checklist): SlackMessage {
+  /** The status card; in a folded thread with the open phase inside it. */
+  private async card({ state, checklist }: LoadedDeployment): Promise<SlackMessage> {
     const service = this.catalogue.services[state.service];
-    return renderStatusCard(state, checklist, { namespace: service?.namespace, links: service?.links });
+    const context = { namespace: service?.namespace, links: service?.links };
+    const layout = this.layouts.get(state.id) ?? (await this.store.threadLayout(state.id));
+    if (layout !== 'folded') return renderStatusCard(state, checklist, context);
+    const checking = walkedPhases(checklist).some(
+      (phase) =>
+        state.phases[phase.id]?.status === 'active' && phase.items.some((item) => item.kind === 'check'),
+    );
+    const startedChecks = checking ? await this.store.startedChecks(state.id) : {};
+    return renderFoldedCard(state, checklist, context, { startedChecks, mentions: this.mentionsIfDefined });
   }
 
   // --- coalesced updates ---
 
-  private markDirty(deployment: Deployment, checklist: Checklist, keys: string[] | 'all'): void {
-    this.markKeys(deployment, checklist, keysToUpdate(deployment, checklist, keys));
+  private async markDirty(
+    deployment: Deployment,
+    checklist: Checklist,
+    keys: string[] | 'all',
+  ): Promise<void> {
+    await this.markKeys(deployment, checklist, keysToUpdate(deployment, checklist, keys));
   }
 
-  /** Queues updates of exactly these messages (see keysToUpdate for which a change touches). */
-  private markKeys(deployment: Deployment, checklist: Checklist, keys: readonly string[]): void {
-    for (const key of keys)
+  /**
+   * Queues updates of exactly these messages (see keysToUpdate for which a change touches); in a folded
+   * thread a phase's changes update the card. Layout unknown: both (an unposted message is skipped).
+   */
+  private async markKeys(
+    deployment: Deployment,
+    checklist: Checklist,
+    keys: readonly string[],
+  ): Promise<void> {
+    const layout = await this.layoutOf(deployment.id);
+    const shown =
+      layout === 'threaded'
+        ? keys
+        : layout === 'folded'
+          ? foldIntoCard(keys)
+          : [...keys, ...foldIntoCard(keys)];
+    for (const key of new Set(shown))
       this.updates.mark(`${deployment.id}|${key}`, updatePriority(deployment, checklist, key));
   }
 
@@ -744,7 +829,7 @@ export class SlackPresenter implements ChangeListener {
   }
 
   private async render(loaded: LoadedDeployment, key: string): Promise<SlackMessage | undefined> {
-    if (key === CARD_KEY) return this.card(loaded.state, loaded.checklist);
+    if (key === CARD_KEY) return this.card(loaded);
     if (key === REPORT_KEY) return this.report(loaded);
     const escalation = parseEscalationMessageKey(key);
     if (escalation) {
@@ -818,7 +903,8 @@ export class SlackPresenter implements ChangeListener {
    * Redis when it is sent, so a deployment the worker has just loaded serves to find the message. */
   async noteCheckStarted(deploymentId: string, itemId: string, known?: LoadedDeployment): Promise<void> {
     const loaded = known ?? (await this.store.load(deploymentId));
-    if (loaded) this.markDirty(loaded.state, loaded.checklist, [itemMessageKey(loaded.checklist, itemId)]);
+    if (loaded)
+      await this.markDirty(loaded.state, loaded.checklist, [itemMessageKey(loaded.checklist, itemId)]);
   }
 }
 

@@ -5,6 +5,7 @@ import type { DeploymentEvent } from '../deployments/engine/types.js';
 import { findItem } from '../deployments/engine.js';
 import { type Deployment, isTerminal, type PhaseStatus } from '../deployments/model.js';
 import type { Change } from '../deployments/service.js';
+import type { ThreadLayout } from '../deployments/store.js';
 import { failureMessageKey } from './render/check-failure.js';
 import { escalationMessageKey, levelStillWanted } from './render/escalation.js';
 import {
@@ -234,9 +235,17 @@ export function keysToUpdate(deployment: Deployment, checklist: Checklist, keys:
   return isTerminal(deployment) && !list.includes(REPORT_KEY) ? [...list, REPORT_KEY] : list;
 }
 
-/** The messages the thread should hold by now: the card, the phases so far, the escalation levels reached. */
-export function expectedMessages(state: Deployment, checklist: Checklist): string[] {
-  const phases = postedPhases(state, checklist).flatMap(({ phase }) => phaseKeys(checklist, phase.id));
+/** The messages the thread should hold by now: the card, the phases so far (in a threaded layout), the
+ * escalation levels reached. */
+export function expectedMessages(
+  state: Deployment,
+  checklist: Checklist,
+  layout: ThreadLayout = 'threaded',
+): string[] {
+  const phases =
+    layout === 'folded'
+      ? []
+      : postedPhases(state, checklist).flatMap(({ phase }) => phaseKeys(checklist, phase.id));
   const levels = Object.entries(state.escalations ?? {}).flatMap(([key, escalation]) =>
     !levelStillWanted(state, key, escalation.chain)
       ? []
@@ -262,6 +271,14 @@ export function updatePriority(deployment: Deployment, checklist: Checklist, key
   const phase = match ? walkedPhases(checklist).find((candidate) => candidate.id === match[1]) : undefined;
   const status = phase ? deployment.phases[phase.id]?.status : undefined;
   return status === 'completed' ? 0 : status === 'active' ? 1 : 2;
+}
+
+/**
+ * The keys of a folded thread (see ThreadLayout): its phases show inside the card, so what would change a
+ * phase's message changes the card. In order, each once.
+ */
+export function foldIntoCard(keys: readonly string[]): string[] {
+  return [...new Set(keys.map((key) => (key.startsWith('phase:') ? CARD_KEY : key)))];
 }
 
 /** Failure replies an item may have (one per failed run so far); unposted ones are skipped on update. */

@@ -7,6 +7,7 @@ import { signRequest } from '../../src/sandbox/slack/slack-driver.js';
 import { ACTION } from '../../src/slack/action-ids.js';
 import { failureMessageKey } from '../../src/slack/render/check-failure.js';
 import { partitionPhase, phaseMessageKey } from '../../src/slack/render/phase-message.js';
+import { CARD_KEY } from '../../src/slack/render/status-card.js';
 import { type Harness, memberOf, SIGNING_SECRET } from '../support/harness.js';
 
 /**
@@ -45,13 +46,15 @@ export function actorFor(h: Harness, item: Item, fallback: string): string {
   return role ? memberOf(h.file, role) : fallback;
 }
 
-/** The Slack message (channel + ts) that shows `item`, once it is posted. */
+/** The Slack message (channel + ts) that shows `item`, once it is posted: its phase's message, or the card
+ * when the thread is folded (a busy channel). */
 export async function messageOf(h: Harness, deploymentId: string, checklist: Checklist, item: Item) {
   const phase = walkedPhases(checklist).find((candidate) => candidate.items.includes(item));
   if (!phase) throw new Error(`item ${item.id} is not in a walked phase`);
   const part = partitionPhase(phase).findIndex((items) => items.includes(item));
+  const folded = (await h.bot.store.threadLayout(deploymentId)) === 'folded';
   const ts = await waitUntil(
-    () => h.bot.store.message(deploymentId, phaseMessageKey(phase.id, part)),
+    () => h.bot.store.message(deploymentId, folded ? CARD_KEY : phaseMessageKey(phase.id, part)),
     `the message of ${phase.id}`,
   );
   const loaded = await h.bot.store.load(deploymentId);

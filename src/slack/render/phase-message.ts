@@ -28,11 +28,11 @@ import {
  * rendering that fits, so long reasons show in full whenever there is space.
  */
 
-const MAX_BLOCKS = 50;
+export const MAX_BLOCKS = 50;
 /** Header and status line. */
 const OVERHEAD_BLOCKS = 2;
 /** Slack has refused messages near 13k characters of block text; keep a margin. */
-const TEXT_BUDGET = 11_000;
+export const TEXT_BUDGET = 11_000;
 /** Header (150) and status line, generously. */
 const OVERHEAD_TEXT = 400;
 
@@ -91,6 +91,22 @@ export function partitionPhase(phase: Phase): ReadonlyArray<readonly Item[]> {
   parts.push(current);
   partitions.set(phase, parts);
   return parts;
+}
+
+/**
+ * The most blocks and block text the phase's message can take (every item at its largest, with header and
+ * status line); undefined when the phase needs more than one message.
+ */
+export function phaseSize(phase: Phase): { blocks: number; text: number } | undefined {
+  if (partitionPhase(phase).length !== 1) return undefined;
+  let blocks = OVERHEAD_BLOCKS;
+  let text = OVERHEAD_TEXT;
+  for (const item of phase.items) {
+    const cost = worstCase(item);
+    blocks += cost.blocks;
+    text += cost.text;
+  }
+  return { blocks, text };
 }
 
 const WORST_ID = 'd'.repeat(16);
@@ -163,11 +179,13 @@ export function renderPhasePart(
   phaseIndex: number,
   part: number,
   context: PhaseRenderContext = {},
+  /** Block text the part may take (less when it shares a message: a folded card). */
+  textBudget = TEXT_BUDGET,
 ): SlackMessage {
   let message: SlackMessage | undefined;
   for (const caps of LEVELS) {
     message = renderAt(deployment, checklist, phaseIndex, part, caps, context);
-    if (blockText(message.blocks) <= TEXT_BUDGET) return message;
+    if (blockText(message.blocks) <= textBudget) return message;
   }
   return message as SlackMessage; // TIGHT always fits: partitionPhase sized the part for it
 }

@@ -70,4 +70,24 @@ describe('PostQueue', () => {
     await expect(refused).rejects.toThrow('not_in_channel');
     expect(await next).toBe('next');
   });
+
+  it('counts the posts in line per channel, failed and refused ones leaving the line too', async () => {
+    const queue = new PostQueue({ perSecond: 1_000, burst: 1_000 });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = queue.run('C1', () => held);
+    const second = queue.run('C1', async () => {
+      throw Object.assign(new Error('not_in_channel'), { code: 'slack_webapi_platform_error' });
+    });
+    const third = queue.run('C1', async () => 'third');
+    expect(queue.waiting('C1')).toBe(3);
+    expect(queue.waiting('C2')).toBe(0);
+    release();
+    await first;
+    await expect(second).rejects.toThrow('not_in_channel');
+    expect(await third).toBe('third');
+    expect(queue.waiting('C1')).toBe(0);
+  });
 });

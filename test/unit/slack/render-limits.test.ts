@@ -10,6 +10,7 @@ import {
   messageBlockProblems,
 } from '../../../src/sandbox/slack/block-kit-rules.js';
 import { renderItemDetails, renderPhaseDetails } from '../../../src/slack/render/details.js';
+import { canFold, renderFoldedCard } from '../../../src/slack/render/folded-card.js';
 import type { SlackMessage } from '../../../src/slack/render/format.js';
 import { partitionPhase, renderPhasePart } from '../../../src/slack/render/phase-message.js';
 import { renderReportMessage } from '../../../src/slack/render/report.js';
@@ -22,6 +23,7 @@ import { renderStatusCard } from '../../../src/slack/render/status-card.js';
 
 const { checklists, problems } = await loadChecklists({ dir: 'checklists' });
 const LONG_REASON = 'because '.repeat(200); // longer than any reason is shown
+const LINKS = { a: 'https://a.example.com', b: 'https://b.example.com' };
 
 const STATES: Record<string, (itemId: string) => ItemState> = {
   pending: () => ({ status: 'pending' }),
@@ -89,6 +91,12 @@ describe('Block Kit limits across the five seed checklists', () => {
               );
               messages++;
             });
+            // A busy channel's card, with the open phase inside it.
+            if (canFold(checklist))
+              assertFits(
+                `${id} folded card ${phase.id} ${stateName} ${status}`,
+                renderFoldedCard(deployment, checklist, { namespace: 'ns', links: LINKS }, {}),
+              );
           }
         });
         const ended: Deployment = {
@@ -104,7 +112,7 @@ describe('Block Kit limits across the five seed checklists', () => {
           `${id} card ${stateName}`,
           renderStatusCard(ended, checklist, {
             namespace: 'ns',
-            links: { a: 'https://a.example.com', b: 'https://b.example.com' },
+            links: LINKS,
           }),
         );
         assertFits(
@@ -154,6 +162,20 @@ describe('Block Kit limits across the five seed checklists', () => {
       for (let part = 0; part < parts.length; part++) {
         assertFits(`huge part ${part} ${stateName}`, renderPhasePart(deployment, big, 0, part));
       }
+    }
+  });
+});
+
+describe('which seed checklists a busy channel folds into the card', () => {
+  it('folds those whose every phase fits in one message beside the card, without follow-ups', () => {
+    const foldable = [...checklists.entries()]
+      .filter(([, checklist]) => canFold(checklist))
+      .map(([id]) => id);
+    expect(foldable.length).toBeGreaterThan(0);
+    for (const [id, checklist] of checklists) {
+      const followUps = checklist.phases.some((phase) => phase.after !== undefined);
+      const split = allPhases(checklist).some(({ phase }) => partitionPhase(phase).length > 1);
+      if (followUps || split) expect(foldable, id).not.toContain(id);
     }
   });
 });

@@ -6,6 +6,7 @@ import type { Change } from '../../../src/deployments/service.js';
 import { partitionPhase } from '../../../src/slack/render/phase-message.js';
 import {
   expectedMessages,
+  foldIntoCard,
   keysToUpdate,
   planChange,
   type ThreadStep,
@@ -206,6 +207,18 @@ describe('expectedMessages and updatePriority', () => {
       'card',
       'phase:prepare:0',
       'phase:ship:0',
+    ]);
+  });
+
+  it('expects no phase messages in a folded thread, whose phases show in the card', () => {
+    const shipping = atShip();
+    expect(expectedMessages(shipping.deployment, shipping.checklist, 'folded')).toEqual(['card']);
+  });
+
+  it('turns the keys of phase messages into the card in a folded thread, each key once', () => {
+    expect(foldIntoCard(['phase:prepare:0', 'card', 'failure:error-rate:1', 'phase:ship:1'])).toEqual([
+      'card',
+      'failure:error-rate:1',
     ]);
   });
 
