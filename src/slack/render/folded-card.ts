@@ -1,7 +1,7 @@
 import { walkedPhases } from '../../checklists/phases.js';
 import type { Checklist } from '../../checklists/schema.js';
-import type { Deployment } from '../../deployments/model.js';
-import type { Block, SlackMessage } from './format.js';
+import { type Deployment, isResolved } from '../../deployments/model.js';
+import { type Block, escapeText, type SlackMessage, truncate } from './format.js';
 import {
   blockText,
   MAX_BLOCKS,
@@ -18,10 +18,14 @@ import { type CardContext, renderStatusCard } from './status-card.js';
  * Replies (failures, escalations, traffic, rollbacks, the report) still go into the thread.
  */
 
-/** The most blocks a status card has (header, fields, progress, context, actions) and a divider. */
-const CARD_BLOCKS = 6;
-/** The most block text a status card takes: its fields, progress lines (each capped) and links. */
-export const CARD_TEXT = 4_500;
+/** The most blocks a status card has (header, fields, progress, context, actions), the finished phases'
+ * line and a divider. */
+const CARD_BLOCKS = 7;
+/** The most block text the finished phases' line takes. */
+const FINISHED_TEXT = 1_000;
+/** The most block text a status card takes: its fields, progress lines (each capped), links, and the
+ * finished phases' line. */
+export const CARD_TEXT = 4_500 + FINISHED_TEXT;
 
 /**
  * Whether a checklist's phases can be shown inside its card: each phase (rollback phases too) fits in one
@@ -47,6 +51,20 @@ export function renderFoldedCard(
   const message = renderStatusCard(deployment, checklist, card);
   const actions = message.blocks.filter((block) => block.type === 'actions');
   const blocks: Block[] = message.blocks.filter((block) => block.type !== 'actions');
+  // What the threaded layout keeps in each phase's message: which phases are behind, and how many of
+  // their items were resolved (who did what is in the report).
+  const finished = walkedPhases(checklist)
+    .filter((phase) => deployment.phases[phase.id]?.status === 'completed')
+    .map((phase) => {
+      const resolved = phase.items.filter((item) => isResolved(deployment.items[item.id])).length;
+      return `✅ ${escapeText(truncate(phase.title, 60))} ${resolved}/${phase.items.length}`;
+    });
+  if (finished.length > 0)
+    blocks.push({
+      type: 'context',
+      block_id: 'card.finished',
+      elements: [{ type: 'mrkdwn', text: truncate(finished.join('  ·  '), FINISHED_TEXT) }],
+    });
   walkedPhases(checklist).forEach((candidate, index) => {
     if (deployment.phases[candidate.id]?.status !== 'active') return;
     const budget = TEXT_BUDGET - blockText(blocks);

@@ -170,6 +170,8 @@ describe('a busy channel', () => {
     await shown.idle();
     expect(doneButton(card(), id, 'rollout')).toBe(true);
     expect(JSON.stringify(card()?.blocks)).not.toContain(`${id}|tag`);
+    // The phase behind it stays on the card as one line: its name and how many of its items were resolved.
+    expect(JSON.stringify(card()?.blocks)).toContain('✅ Prepare 2/2');
     await resolve(id, 'rollout');
     await shown.idle();
 
