@@ -154,6 +154,8 @@ export async function startFlightdeck(config: Config, options: StartOptions = {}
   });
   const presenter = new SlackPresenter(poster, store, catalogue, logger.child({ component: 'presenter' }), {
     mentions: (name, except) => roles.mentions(name, except),
+    foldWhenPostsWaiting:
+      file.fold_when_posts_waiting === 'never' ? Number.POSITIVE_INFINITY : file.fold_when_posts_waiting,
     ...options.presenter,
   });
   deployments.subscribe(presenter);

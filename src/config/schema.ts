@@ -86,12 +86,24 @@ export const pagingSchema = z.discriminatedUnion('type', [
 ]);
 export type PagingConfig = z.infer<typeof pagingSchema>;
 
+const FOLD_WHEN = 'a whole number of posts (0: always fold), or never';
+
 export const fileConfigSchema = z
   .object({
     /** Directory of checklist YAML files, relative to flightdeck.yaml. */
     checklists_dir: z.string().default('checklists'),
     /** Multiplies every watch window (1 in production; e.g. 0.01 for a demo where 10 minutes take 6 s). */
     time_scale: z.number().positive().max(1).default(1),
+    /**
+     * A deployment started while its channel has this many posts waiting (about as many seconds of Slack's
+     * one post a second) shows its phases in its status card instead of a message each; `never` keeps
+     * every thread a message per phase.
+     */
+    fold_when_posts_waiting: z
+      .union([z.number().int({ error: FOLD_WHEN }).min(0, { error: FOLD_WHEN }), z.literal('never')], {
+        error: FOLD_WHEN,
+      })
+      .default(8),
     services: z.record(idSchema, serviceSchema),
     /** The escalation chain for checklists that name none. */
     escalation: escalationPolicySchema.default({

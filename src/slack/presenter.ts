@@ -75,6 +75,7 @@ export interface PresenterOptions {
   /**
    * A new deployment's phases fold into its card (ThreadLayout `folded`) when its channel already has this
    * many posts in line, about as many seconds of Slack's pace (default 8; Infinity: never; 0: always).
+   * From flightdeck.yaml's `fold_when_posts_waiting`.
    */
   foldWhenPostsWaiting?: number;
   /**

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/checklists/schema.js';
 import type { ThreadLayout } from '../../src/deployments/store.js';
@@ -158,11 +160,14 @@ beforeAll(async () => {
     kube: env.infra.kube,
     worker: { concurrency: 16, run: { backoffMs: 20, defaultTimeoutMs: 5_000 } },
   });
+  // The same flightdeck.yaml, told to fold every thread (`fold_when_posts_waiting: 0`), beside the first.
+  const busy = join(dirname(env.configPath), 'flightdeck-busy.yaml');
+  const text = (await readFile(env.configPath, 'utf8')).replace(/^fold_when_posts_waiting:.*\n/m, '');
+  await writeFile(busy, `fold_when_posts_waiting: 0\n${text}`);
   folded = await startHarness({
-    configPath: env.configPath,
+    configPath: busy,
     kube: env.infra.kube,
     worker: { concurrency: 16, run: { backoffMs: 20, defaultTimeoutMs: 5_000 } },
-    presenter: { foldWhenPostsWaiting: 0 },
   });
 }, 60_000);
 afterAll(async () => {

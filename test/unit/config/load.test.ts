@@ -213,6 +213,32 @@ roles:
     expect(socketOnly).toMatchObject({ ok: false, missingCredentials: ['SLACK_BOT_TOKEN'] });
   });
 
+  it('reads fold_when_posts_waiting (8 unless given, a count or `never`) and names a wrong value', async () => {
+    const service = `
+services:
+  web: { checklist: tiny, channel: C0WEB, deployers: [anyone], health_url: https://web.example.com/health }
+roles:
+  dba: { users: [U0DBA] }
+`;
+    const load = async (line: string) =>
+      loadConfig({ ...CREDS, FLIGHTDECK_CONFIG: await setup(`${line}\n${service}`) });
+    const fold = async (line: string) => {
+      const loaded = await load(line);
+      return loaded.ok ? loaded.config.file.fold_when_posts_waiting : undefined;
+    };
+    expect(await fold('')).toBe(8);
+    expect(await fold('fold_when_posts_waiting: 0')).toBe(0);
+    expect(await fold('fold_when_posts_waiting: never')).toBe('never');
+    for (const wrong of ['sometimes', '-1', '2.5']) {
+      const loaded = await load(`fold_when_posts_waiting: ${wrong}`);
+      expect(loaded.ok, wrong).toBe(false);
+      if (!loaded.ok)
+        expect(loaded.problems.map(formatProblem).join('\n'), wrong).toMatch(
+          /flightdeck\.yaml:1: fold_when_posts_waiting: a whole number of posts \(0: always fold\), or never/,
+        );
+    }
+  });
+
   it('says where it looked when flightdeck.yaml is missing', async () => {
     const result = await loadConfig({ ...CREDS, FLIGHTDECK_CONFIG: '/nonexistent/flightdeck.yaml' });
     expect(result.ok).toBe(false);
