@@ -395,95 +395,103 @@ async function walkSeed(h: Harness, seed: Seed, version: string, layout: ThreadL
 const WITH_ROLLBACK_PHASES = SEEDS.filter((seed) => ['000', '001', '003'].includes(seed.label.slice(0, 3)));
 
 describe.each(WITH_ROLLBACK_PHASES)('seed $label rolls back and walks its rollback checklist', (seed) => {
-  it(`rolls back ${seed.service}`, async () => {
-    const { service, outsideTheSandbox } = seed;
-    const { id, requester, channel } = await startDeployment(h, service, '2.0.0');
-    await env.infra.release(service, '2.0.0');
-    const { checklist } = (await h.bot.store.load(id))!;
-    const rollbackPhases = checklist.rollback?.phases ?? [];
-    expect(rollbackPhases.length).toBeGreaterThan(0);
-
-    // Rolled back from Slack, as a person does it: the command, then the reason in its modal.
-    const views = h.slack.views.length;
-    await h.driver.slash(requester, channel, '/deploy', `rollback ${service}`);
-    const view = await waitUntil(() => h.slack.views[views], 'the rollback modal');
-    await h.driver.submitView(requester, view.id, { reason: 'error rate up after 2.0.0' });
-    await waitUntil(
-      async () => (await h.bot.store.load(id))?.state.status === 'rolled_back' || undefined,
-      'the rollback',
-      30_000,
-    );
-
-    // Each rollback phase opens in turn; its checks run against the cluster and metrics, people click
-    // the rest (a traffic step the rollback itself did is already done).
-    for (const phase of rollbackPhases) {
-      await waitUntil(
-        async () => (await h.bot.store.load(id))?.state.phases[phase.id]?.status === 'active' || undefined,
-        `${phase.id} to open`,
-      );
-      for (const item of phase.items) {
-        const current = (await h.bot.store.load(id))!.state.items[item.id];
-        if (current?.status === 'done') continue;
-        const actor = actorFor(h, item, requester);
-        if (item.kind !== 'check') {
-          await resolveItem(h, id, checklist, item, { resolution: 'done', actor });
-          continue;
-        }
-        let state = await settledCheck(h, id, item.id);
-        for (let rerun = 0; rerun < 2 && state.status !== 'passed'; rerun++) {
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-          state = await rerunCheck(h, id, item.id, actor);
-        }
-        if (state.status === 'passed') continue;
-        const why = outsideTheSandbox[item.id];
-        if (!why) throw new Error(`check ${item.id} ${state.status}: ${state.result?.summary}`);
-        await overrideCheck(h, id, item.id, { actor, reason: `Not checkable in the sandbox: ${why}` });
-      }
-    }
-    const final = await waitUntil(async () => {
-      const loaded = await h.bot.store.load(id);
-      return rollbackPhases.every((phase) => loaded?.state.phases[phase.id]?.status === 'completed')
-        ? loaded
-        : undefined;
-    }, 'every rollback phase to complete');
-    expect(final.state.status).toBe('rolled_back');
-    // Its checks really ran after the rollback, and passed by themselves.
-    const rollbackChecks = rollbackPhases
-      .flatMap((phase) => phase.items)
-      .filter((item) => item.kind === 'check');
-    expect(rollbackChecks.length).toBeGreaterThan(0);
-    expect(
-      rollbackChecks.map((item) => [
-        item.id,
-        final.state.items[item.id]?.status,
-        final.state.items[item.id]?.result?.summary,
-      ]),
-    ).toEqual(
-      rollbackChecks.map((item) => [
-        item.id,
-        'passed',
-        expect.stringMatching(passingSummary(item as CheckItem)),
-      ]),
-    );
-
-    // The thread holds each rollback phase's message, with no buttons left; the report lists them.
-    await h.bot.context.presenter.idle();
-    const cardTs = (await h.bot.store.message(id, 'card'))!;
-    expect(JSON.stringify(h.slack.message(channel, cardTs)?.blocks)).toContain('*After the rollback:*');
-    for (const phase of rollbackPhases) {
-      const where = await messageOf(h, id, checklist, phase.items[0]!);
-      const blocks = JSON.stringify(h.slack.message(channel, where.ts)?.blocks);
-      expect(blocks).toContain('Complete');
-      expect(blocks).not.toMatch(/"(item\.(done|skip|na)|traffic\.shift)"/);
-    }
-    const audit = (await h.bot.store.audit(id)).map((entry) => entry.event);
-    const opened = audit.filter((event) => event.type === 'phase.opened').map((event) => event.phaseId);
-    expect(opened.slice(-rollbackPhases.length)).toEqual(rollbackPhases.map((phase) => phase.id));
-    expect(h.slack.calls.filter((call) => !call.ok).map((call) => `${call.method}: ${call.error}`)).toEqual(
-      [],
-    );
-  }, 90_000);
+  it(`rolls back ${seed.service}`, () => rollBackSeed(h, seed, '2.0.0', 'threaded'), 90_000);
 });
+
+/** Rolls a seed's deployment back from Slack, then walks its rollback checklist and checks the thread. */
+async function rollBackSeed(h: Harness, seed: Seed, version: string, layout: ThreadLayout): Promise<void> {
+  const { service, outsideTheSandbox } = seed;
+  const { id, requester, channel } = await startDeployment(h, service, version);
+  await env.infra.release(service, version);
+  const { checklist } = (await h.bot.store.load(id))!;
+  const rollbackPhases = checklist.rollback?.phases ?? [];
+  expect(rollbackPhases.length).toBeGreaterThan(0);
+
+  // Rolled back from Slack, as a person does it: the command, then the reason in its modal.
+  const views = h.slack.views.length;
+  await h.driver.slash(requester, channel, '/deploy', `rollback ${service}`);
+  const view = await waitUntil(() => h.slack.views[views], 'the rollback modal');
+  await h.driver.submitView(requester, view.id, { reason: `error rate up after ${version}` });
+  await waitUntil(
+    async () => (await h.bot.store.load(id))?.state.status === 'rolled_back' || undefined,
+    'the rollback',
+    30_000,
+  );
+
+  // Each rollback phase opens in turn; its checks run against the cluster and metrics, people click
+  // the rest (a traffic step the rollback itself did is already done).
+  for (const phase of rollbackPhases) {
+    await waitUntil(
+      async () => (await h.bot.store.load(id))?.state.phases[phase.id]?.status === 'active' || undefined,
+      `${phase.id} to open`,
+    );
+    for (const item of phase.items) {
+      const current = (await h.bot.store.load(id))!.state.items[item.id];
+      if (current?.status === 'done') continue;
+      const actor = actorFor(h, item, requester);
+      if (item.kind !== 'check') {
+        await resolveItem(h, id, checklist, item, { resolution: 'done', actor });
+        continue;
+      }
+      let state = await settledCheck(h, id, item.id);
+      for (let rerun = 0; rerun < 2 && state.status !== 'passed'; rerun++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        state = await rerunCheck(h, id, item.id, actor);
+      }
+      if (state.status === 'passed') continue;
+      const why = outsideTheSandbox[item.id];
+      if (!why) throw new Error(`check ${item.id} ${state.status}: ${state.result?.summary}`);
+      await overrideCheck(h, id, item.id, { actor, reason: `Not checkable in the sandbox: ${why}` });
+    }
+  }
+  const final = await waitUntil(async () => {
+    const loaded = await h.bot.store.load(id);
+    return rollbackPhases.every((phase) => loaded?.state.phases[phase.id]?.status === 'completed')
+      ? loaded
+      : undefined;
+  }, 'every rollback phase to complete');
+  expect(final.state.status).toBe('rolled_back');
+  // Its checks really ran after the rollback, and passed by themselves.
+  const rollbackChecks = rollbackPhases
+    .flatMap((phase) => phase.items)
+    .filter((item) => item.kind === 'check');
+  expect(rollbackChecks.length).toBeGreaterThan(0);
+  expect(
+    rollbackChecks.map((item) => [
+      item.id,
+      final.state.items[item.id]?.status,
+      final.state.items[item.id]?.result?.summary,
+    ]),
+  ).toEqual(
+    rollbackChecks.map((item) => [
+      item.id,
+      'passed',
+      expect.stringMatching(passingSummary(item as CheckItem)),
+    ]),
+  );
+
+  // The thread holds each rollback phase's message (a folded card: a line for each), with no buttons left.
+  await h.bot.context.presenter.idle();
+  expect(await h.bot.store.threadLayout(id)).toBe(layout);
+  const cardTs = (await h.bot.store.message(id, 'card'))!;
+  const card = h.slack.message(channel, cardTs);
+  expect(JSON.stringify(card?.blocks)).toContain('*After the rollback:*');
+  if (layout === 'folded') {
+    expect(JSON.stringify(card?.blocks)).not.toMatch(/"(item\.(done|skip|na)|traffic\.shift)"/);
+    for (const phase of rollbackPhases)
+      expect(shownText(card)).toContain(`✅ ${escapeText(phase.title).slice(0, 50)}`);
+  }
+  for (const phase of layout === 'folded' ? [] : rollbackPhases) {
+    const where = await messageOf(h, id, checklist, phase.items[0]!);
+    const blocks = JSON.stringify(h.slack.message(channel, where.ts)?.blocks);
+    expect(blocks).toContain('Complete');
+    expect(blocks).not.toMatch(/"(item\.(done|skip|na)|traffic\.shift)"/);
+  }
+  const audit = (await h.bot.store.audit(id)).map((entry) => entry.event);
+  const opened = audit.filter((event) => event.type === 'phase.opened').map((event) => event.phaseId);
+  expect(opened.slice(-rollbackPhases.length)).toEqual(rollbackPhases.map((phase) => phase.id));
+  expect(h.slack.calls.filter((call) => !call.ok).map((call) => `${call.method}: ${call.error}`)).toEqual([]);
+}
 
 /** The seeds whose every phase fits in the card beside it (002 and 003, no follow-ups). */
 const FOLDABLE = SEEDS.filter((seed) => ['002', '003'].includes(seed.label.slice(0, 3)));
@@ -494,4 +502,11 @@ describe.each(FOLDABLE)('seed $label walks with its phases folded into the card 
     () => walkSeed(folded, seed, '3.0.0', 'folded'),
     90_000,
   );
+});
+
+describe('seed 003 canary release rolls back with its phases folded into the card', () => {
+  it('rolls back checkout and walks its rollback checklist in the card', async () => {
+    const seed = SEEDS.find((candidate) => candidate.label.startsWith('003'))!;
+    await rollBackSeed(folded, seed, '4.0.0', 'folded');
+  }, 90_000);
 });
